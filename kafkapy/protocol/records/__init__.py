@@ -28,12 +28,33 @@ Errors (all ``ValueError``): ``RecordsError`` > ``CorruptRecordError`` >
 (``CrcMismatchError``, ``DecompressionLimitError``); ``RecordsError`` >
 ``InvalidRecordError`` > ``UnsupportedCompressionError``.
 
-Per-record APIs (clients, tools, cleaner, tests; never the produce path) live in
-``batch`` (v2), ``legacy`` (v0/v1), ``control`` and ``compression``.
+Per-record APIs (clients, tools, cleaner, tests; never the produce path):
+
+- ``Record(offset, timestamp, key, value, headers)``; builder input
+  ``SimpleRecord(key, value, headers=(), timestamp=None, offset_delta=None)``.
+- ``build_batch(records, *, base_offset=0, compression=0, timestamp_type=0,
+  log_append_time=None, producer_id=-1, producer_epoch=-1, base_sequence=-1,
+  is_transactional=False, is_control=False, partition_leader_epoch=-1,
+  last_offset_delta=None, compression_level=None) -> bytes`` (magic 2).
+- ``RecordBatch.at(buf, pos)``: ``.info``, ``.is_valid()``, ``.ensure_valid()``,
+  ``.records(max_size)``; ``iter_batch_records(buf, pos)``.
+- ``build_message_set(records, *, magic=1, compression=0, base_offset=0,
+  timestamp_type=0, log_append_time=None) -> bytes`` (magic 0/1, one wrapper
+  when compressed); ``legacy.iter_inner_messages(buf, info)`` yields
+  ``LegacyMessage`` (with crc and validity) for tools.
+- ``records_of(buf, info)`` and ``iter_records(buf, start=0, end=None)``: deep
+  iteration over any mix of formats.
+- ``compress(codec, data, magic=2)``, ``decompress(codec, data, magic=2,
+  max_size=DEFAULT_MAX_DECOMPRESSED_BYTES)``.
+- ``control``: ``ControlRecordType``, ``EndTransactionMarker``,
+  ``decode_control_key``, ``decode_end_txn_marker``, ``build_end_txn_marker_batch``.
 """
 from __future__ import annotations
 
 from .batch import (
+    RecordBatch,
+    build_batch,
+    iter_batch_records,
     set_base_offset,
     set_log_append_time,
     set_max_timestamp,
@@ -49,7 +70,16 @@ from .constants import (
     CompressionType,
     TimestampType,
 )
+from .compression import DEFAULT_MAX_DECOMPRESSED_BYTES, compress, decompress
+from .control import (
+    ControlRecordType,
+    EndTransactionMarker,
+    build_end_txn_marker_batch,
+    decode_control_key,
+    decode_end_txn_marker,
+)
 from .crc import crc32, crc32c
+from .deep import iter_records, records_of
 from .errors import (
     CorruptRecordError,
     CrcMismatchError,
@@ -58,6 +88,8 @@ from .errors import (
     RecordsError,
     UnsupportedCompressionError,
 )
+from .legacy import LegacyMessage, build_message_set
+from .record import Record, SimpleRecord
 from .shallow import (
     BatchInfo,
     ValidPrefix,
@@ -77,4 +109,9 @@ __all__ = [
     "CompressionType", "TimestampType", "crc32", "crc32c",
     "RecordsError", "CorruptRecordError", "CrcMismatchError", "DecompressionLimitError",
     "InvalidRecordError", "UnsupportedCompressionError",
+    "Record", "SimpleRecord", "RecordBatch", "build_batch", "iter_batch_records",
+    "LegacyMessage", "build_message_set", "records_of", "iter_records",
+    "compress", "decompress", "DEFAULT_MAX_DECOMPRESSED_BYTES",
+    "ControlRecordType", "EndTransactionMarker", "build_end_txn_marker_batch",
+    "decode_control_key", "decode_end_txn_marker",
 ]

@@ -2,20 +2,35 @@
 from __future__ import annotations
 
 import struct
+import time
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
 
+from ..varint import decode_varint, decode_varlong, encode_varint
+from .compression import DEFAULT_MAX_DECOMPRESSED_BYTES, check_codec, compress, decompress
 from .constants import (
     ATTRIBUTES_OFFSET_V2,
+    COMPRESSION_CODEC_MASK,
+    CONTROL_FLAG_MASK,
     CRC_OFFSET_V2,
     MAGIC_OFFSET,
     MAGIC_V2,
     MAX_TIMESTAMP_OFFSET,
+    NO_PARTITION_LEADER_EPOCH,
+    NO_PRODUCER_EPOCH,
+    NO_PRODUCER_ID,
+    NO_SEQUENCE,
+    NO_TIMESTAMP,
     PARTITION_LEADER_EPOCH_OFFSET,
     RECORD_BATCH_OVERHEAD,
     TIMESTAMP_TYPE_MASK,
+    TRANSACTIONAL_FLAG_MASK,
     TimestampType,
 )
 from .crc import crc32c
-from .errors import CorruptRecordError, InvalidRecordError
+from .errors import CorruptRecordError, CrcMismatchError, InvalidRecordError
+from .record import Header, Record, SimpleRecord
+from .shallow import V2_HEADER, BatchInfo, read_entry
 
 _INT64 = struct.Struct(">q")
 _INT32 = struct.Struct(">i")
@@ -78,3 +93,246 @@ def set_max_timestamp(buf, pos: int, timestamp_type: int, max_timestamp: int) ->
 def set_log_append_time(buf, pos: int, append_time_ms: int) -> None:
     """Mark the batch at ``pos`` as LogAppendTime with ``append_time_ms`` (bit 3 + max_timestamp + CRC)."""
     set_max_timestamp(buf, pos, TimestampType.LOG_APPEND_TIME, append_time_ms)
+
+
+# --- building ----------------------------------------------------------------
+
+_NULL = encode_varint(-1)
+# Precomputed zig-zag varints for small non-negative values (lengths, deltas).
+_SMALL_VARINTS = [encode_varint(i) for i in range(4096)]
+
+
+def _varint(value: int) -> bytes:
+    if 0 <= value < 4096:
+        return _SMALL_VARINTS[value]
+    return encode_varint(value)
+
+
+def _as_simple(rec) -> SimpleRecord:
+    if isinstance(rec, SimpleRecord):
+        return rec
+    if isinstance(rec, Record):
+        return SimpleRecord(rec.key, rec.value, rec.headers, rec.timestamp)
+    if isinstance(rec, tuple):
+        return SimpleRecord(*rec)
+    raise TypeError(f"cannot build a record from {type(rec).__name__}")
+
+
+def encode_record(offset_delta: int, timestamp_delta: int, key, value,
+                  headers: Sequence[Header] = ()) -> bytes:
+    """One v2 record, including its varint length prefix."""
+    parts = [b"\x00", encode_varint(timestamp_delta), _varint(offset_delta)]
+    if key is None:
+        parts.append(_NULL)
+    else:
+        parts.append(_varint(len(key)))
+        parts.append(bytes(key))
+    if value is None:
+        parts.append(_NULL)
+    else:
+        parts.append(_varint(len(value)))
+        parts.append(bytes(value))
+    parts.append(_varint(len(headers)))
+    for hkey, hvalue in headers:
+        if hkey is None:
+            raise InvalidRecordError("record header keys cannot be null")
+        kb = hkey.encode("utf-8") if isinstance(hkey, str) else bytes(hkey)
+        parts.append(_varint(len(kb)))
+        parts.append(kb)
+        if hvalue is None:
+            parts.append(_NULL)
+        else:
+            parts.append(_varint(len(hvalue)))
+            parts.append(bytes(hvalue))
+    body = b"".join(parts)
+    return _varint(len(body)) + body
+
+
+def attributes_for(compression: int = 0, timestamp_type: int = 0, is_transactional: bool = False,
+                   is_control: bool = False) -> int:
+    attributes = compression & COMPRESSION_CODEC_MASK
+    if timestamp_type == TimestampType.LOG_APPEND_TIME:
+        attributes |= TIMESTAMP_TYPE_MASK
+    if is_transactional:
+        attributes |= TRANSACTIONAL_FLAG_MASK
+    if is_control:
+        attributes |= CONTROL_FLAG_MASK
+    return attributes
+
+
+def build_batch(
+    records: Iterable[SimpleRecord | Record | tuple],
+    *,
+    base_offset: int = 0,
+    compression: int = 0,
+    timestamp_type: int = TimestampType.CREATE_TIME,
+    log_append_time: int | None = None,
+    producer_id: int = NO_PRODUCER_ID,
+    producer_epoch: int = NO_PRODUCER_EPOCH,
+    base_sequence: int = NO_SEQUENCE,
+    is_transactional: bool = False,
+    is_control: bool = False,
+    partition_leader_epoch: int = NO_PARTITION_LEADER_EPOCH,
+    last_offset_delta: int | None = None,
+    compression_level: int | None = None,
+) -> bytes:
+    """Write one magic 2 record batch.
+
+    ``records`` are SimpleRecord (or Record, or ``(key, value, headers, timestamp)``
+    tuples). With LogAppendTime, ``log_append_time`` becomes max_timestamp.
+    ``last_offset_delta`` defaults to the last record's offset delta (set it to
+    keep the original range of a batch whose records were removed).
+    """
+    check_codec(compression, MAGIC_V2)
+    recs = [_as_simple(r) for r in records]
+    now = None
+    timestamps = []
+    for r in recs:
+        if r.timestamp is None:
+            if now is None:
+                now = int(time.time() * 1000)
+            timestamps.append(now)
+        else:
+            timestamps.append(r.timestamp)
+    first_timestamp = timestamps[0] if recs else NO_TIMESTAMP
+    parts = []
+    delta = -1
+    for r, ts in zip(recs, timestamps):
+        if r.offset_delta is None:
+            delta += 1
+        else:
+            if r.offset_delta <= delta:
+                raise InvalidRecordError("record offset deltas must increase")
+            delta = r.offset_delta
+        parts.append(encode_record(delta, ts - first_timestamp, r.key, r.value, r.headers))
+    if last_offset_delta is None:
+        last_offset_delta = max(delta, 0)
+    elif last_offset_delta < delta:
+        raise InvalidRecordError("last_offset_delta is below the last record's offset delta")
+    if timestamp_type == TimestampType.LOG_APPEND_TIME:
+        if log_append_time is None:
+            raise InvalidRecordError("LogAppendTime batches need log_append_time")
+        max_timestamp = log_append_time
+    elif timestamp_type == TimestampType.CREATE_TIME:
+        max_timestamp = max(timestamps) if recs else NO_TIMESTAMP
+    else:
+        raise InvalidRecordError(f"magic 2 batches cannot have timestamp type {timestamp_type}")
+    payload = b"".join(parts)
+    if compression:
+        payload = compress(compression, payload, magic=MAGIC_V2, level=compression_level)
+    attributes = attributes_for(compression, timestamp_type, is_transactional, is_control)
+    out = bytearray(RECORD_BATCH_OVERHEAD + len(payload))
+    V2_HEADER.pack_into(out, 0, base_offset, len(out) - 12, partition_leader_epoch, MAGIC_V2, 0,
+                        attributes, last_offset_delta, first_timestamp, max_timestamp, producer_id,
+                        producer_epoch, base_sequence, len(recs))
+    out[RECORD_BATCH_OVERHEAD:] = payload
+    _UINT32.pack_into(out, CRC_OFFSET_V2, crc32c(memoryview(out)[ATTRIBUTES_OFFSET_V2:]))
+    return bytes(out)
+
+
+# --- reading -----------------------------------------------------------------
+
+def _read_bytes(buf, pos: int, end: int) -> tuple[bytes | None, int]:
+    length, pos = decode_varint(buf, pos)
+    if length < 0:
+        if length != -1:
+            raise CorruptRecordError(f"invalid length {length} in record")
+        return None, pos
+    stop = pos + length
+    if stop > end:
+        raise CorruptRecordError("record field runs past the end of the record")
+    return bytes(buf[pos:stop]), stop
+
+
+def decode_records(data, count: int, base_offset: int, first_timestamp: int,
+                   log_append_time: int | None = None) -> Iterator[Record]:
+    """Decode ``count`` v2 records from the (uncompressed) ``data``."""
+    view = memoryview(data).cast("B") if not isinstance(data, (bytes, bytearray)) else data
+    n = len(view)
+    pos = 0
+    try:
+        for _ in range(count):
+            length, pos = decode_varint(view, pos)
+            end = pos + length
+            if length < 6 or end > n:
+                raise CorruptRecordError(f"invalid record length {length}")
+            pos += 1  # attributes (unused)
+            ts_delta, pos = decode_varlong(view, pos)
+            off_delta, pos = decode_varint(view, pos)
+            key, pos = _read_bytes(view, pos, end)
+            value, pos = _read_bytes(view, pos, end)
+            header_count, pos = decode_varint(view, pos)
+            if header_count < 0:
+                raise CorruptRecordError(f"invalid header count {header_count}")
+            headers: list[Header] = []
+            for _h in range(header_count):
+                hkey, pos = _read_bytes(view, pos, end)
+                if hkey is None:
+                    raise CorruptRecordError("null record header key")
+                hvalue, pos = _read_bytes(view, pos, end)
+                try:
+                    headers.append((hkey.decode("utf-8"), hvalue))
+                except UnicodeDecodeError:
+                    raise CorruptRecordError("record header key is not UTF-8") from None
+            if pos != end:
+                raise CorruptRecordError(f"record length {length} does not match its content")
+            timestamp = log_append_time if log_append_time is not None else first_timestamp + ts_delta
+            yield Record(base_offset + off_delta, timestamp, key, value, tuple(headers))
+    except ValueError as exc:
+        if isinstance(exc, CorruptRecordError):
+            raise
+        raise CorruptRecordError(f"malformed record: {exc}") from None
+    if pos != n:
+        raise CorruptRecordError(
+            f"batch holds {n - pos} bytes after its {count} declared records")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordBatch:
+    """A v2 batch inside a buffer: its decoded header plus a view of its bytes."""
+
+    info: BatchInfo
+    view: memoryview
+
+    @classmethod
+    def at(cls, buf, pos: int = 0) -> "RecordBatch":
+        info = read_entry(buf, pos)
+        if info is None:
+            raise CorruptRecordError(f"truncated record batch at position {pos}")
+        if info.magic != MAGIC_V2:
+            raise InvalidRecordError(f"entry at position {pos} has magic {info.magic}, not 2")
+        return cls(info, memoryview(buf)[pos:pos + info.size])
+
+    def is_valid(self) -> bool:
+        return crc32c(self.view[ATTRIBUTES_OFFSET_V2:]) == self.info.crc
+
+    def ensure_valid(self) -> None:
+        computed = crc32c(self.view[ATTRIBUTES_OFFSET_V2:])
+        if computed != self.info.crc:
+            raise CrcMismatchError(
+                f"record batch at position {self.info.position} is corrupt "
+                f"(stored crc = {self.info.crc}, computed crc = {computed})", self.info.crc, computed)
+
+    def records_bytes(self, max_size: int = DEFAULT_MAX_DECOMPRESSED_BYTES) -> bytes | memoryview:
+        """The record bytes after the header, decompressed if needed."""
+        payload = self.view[RECORD_BATCH_OVERHEAD:]
+        codec = self.info.compression
+        if codec == 0:
+            return payload
+        return decompress(codec, payload, magic=MAGIC_V2, max_size=max_size)
+
+    def records(self, max_size: int = DEFAULT_MAX_DECOMPRESSED_BYTES) -> Iterator[Record]:
+        info = self.info
+        if info.record_count < 0:
+            raise CorruptRecordError(f"invalid record count {info.record_count}")
+        lat = info.max_timestamp if info.timestamp_type == TimestampType.LOG_APPEND_TIME else None
+        return decode_records(self.records_bytes(max_size), info.record_count, info.base_offset,
+                              info.first_timestamp, lat)
+
+    def __iter__(self) -> Iterator[Record]:
+        return self.records()
+
+
+def iter_batch_records(buf, pos: int = 0, max_size: int = DEFAULT_MAX_DECOMPRESSED_BYTES) -> Iterator[Record]:
+    """Records of the v2 batch at ``pos`` (decompressing when needed)."""
+    return RecordBatch.at(buf, pos).records(max_size)

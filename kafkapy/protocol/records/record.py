@@ -1,0 +1,32 @@
+"""Per-record value objects shared by the v2 and legacy code."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Header = tuple[str, "bytes | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record as a reader sees it (absolute offset, effective timestamp)."""
+
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[Header, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SimpleRecord:
+    """Builder input: one record to write.
+
+    ``timestamp`` None means "now". ``offset_delta`` None means "the next one";
+    explicit deltas let the cleaner write batches with gaps.
+    """
+
+    key: bytes | None = None
+    value: bytes | None = None
+    headers: tuple[Header, ...] = ()
+    timestamp: int | None = None
+    offset_delta: int | None = None
