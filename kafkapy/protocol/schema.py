@@ -66,7 +66,9 @@ import struct
 import uuid
 from typing import Any, Callable, Iterable
 
-from kafkapy.protocol.errors import UnsupportedVersionError
+from kafkapy.common.types import FileRegion
+from kafkapy.protocol import primitives as P
+from kafkapy.protocol.errors import ProtocolDecodeError, ProtocolEncodeError, UnsupportedVersionError
 
 __all__ = [
     "Type", "Primitive", "ArrayOf", "Struct", "Schema", "Field", "ApiSpec", "DataSpec", "Codec",
@@ -315,10 +317,12 @@ class Codec:
     (bytes, memoryviews, FileRegions) to ``out``.
     """
 
-    __slots__ = ("name", "version", "flexible", "decode", "encode", "encode_chunks", "encode_into")
+    __slots__ = ("name", "version", "flexible", "decode", "encode", "encode_chunks", "encode_into",
+                 "raw_decode", "source")
 
     def __init__(self, name: str, version: int, flexible: bool, decode: Callable, encode: Callable,
-                 encode_chunks: Callable, encode_into: Callable) -> None:
+                 encode_chunks: Callable, encode_into: Callable, raw_decode: Callable | None = None,
+                 source: str = "") -> None:
         self.name = name
         self.version = version
         self.flexible = flexible
@@ -326,6 +330,8 @@ class Codec:
         self.encode = encode
         self.encode_chunks = encode_chunks
         self.encode_into = encode_into
+        self.raw_decode = raw_decode or decode  # (memoryview, pos) -> (obj, end), no conversion
+        self.source = source  # the generated Python source, for debugging
 
     def __repr__(self) -> str:
         return f"<Codec {self.name} v{self.version}{' flexible' if self.flexible else ''}>"
@@ -462,8 +468,321 @@ def iter_structs(t: Type | Struct) -> Iterable[Struct]:
             stack.extend(reversed([f.type for f in x.fields]))
 
 
+
+
 # --------------------------------------------------------------------------- compiler
+#
+# Each (struct, version, flexible) compiles to two generated functions:
+#   d(buf, pos) -> (obj, pos)    reads fields in order; adjacent fixed-width fields share one
+#                                precompiled struct.Struct; errors gain the field path
+#   e(obj, out) -> None          appends encoded parts (bytes, memoryviews, FileRegions) to out
+# Nested structs are compiled the same way and called from their parent.
+
+_DEC_ERRORS = (ProtocolDecodeError, struct.error, UnicodeDecodeError)
+_ENC_ERRORS = (struct.error, TypeError, AttributeError, ValueError, OverflowError)
+
+
+def _decode_context(e: BaseException, struct_name: str, field: str, index: int) -> ProtocolDecodeError:
+    if isinstance(e, ProtocolDecodeError):
+        detail = getattr(e, "detail", None) or str(e)
+        inner = getattr(e, "field_path", "")
+    elif isinstance(e, struct.error):
+        detail, inner = f"truncated buffer: {e}", ""
+    else:
+        detail, inner = f"invalid data: {e}", ""
+    here = field.replace("[]", f"[{index}]") if field else ""
+    path = here + ("." + inner if inner and here else inner)
+    err = ProtocolDecodeError(f"{struct_name}: {detail}" + (f" (at {path})" if path else ""))
+    err.detail = detail  # type: ignore[attr-defined]
+    err.field_path = path  # type: ignore[attr-defined]
+    err.struct_name = struct_name  # type: ignore[attr-defined]
+    return err
+
+
+def _string_io(compact: bool, nullable: bool, kind: str) -> tuple[Callable, Callable | None]:
+    """(reader, writer) of a STRING or BYTES field; BYTES writers are None (use append_*)."""
+    if kind == "string":
+        if compact:
+            return ((P.read_compact_nullable_string, P.write_compact_nullable_string) if nullable
+                    else (P.read_compact_string, P.write_compact_string))
+        return ((P.read_nullable_string, P.write_nullable_string) if nullable
+                else (P.read_string, P.write_string))
+    if compact:
+        return (P.read_compact_nullable_bytes if nullable else P.read_compact_bytes), None
+    return (P.read_nullable_bytes if nullable else P.read_bytes), None
+
+
+def _append_non_null_bytes(out: list, b: Any, compact: bool) -> None:
+    if b is None:
+        raise TypeError("None for a non-nullable bytes field")
+    P.append_bytes(out, b, compact)
+
+
+class _Gen:
+    """Accumulates generated source and the constants it refers to."""
+
+    def __init__(self, s: Struct, version: int, flexible: bool) -> None:
+        self.s = s
+        self.version = version
+        self.flexible = flexible
+        self.ns: dict[str, Any] = {
+            "_new": object.__new__, "_UUID": uuid.UUID, "_ctx": _decode_context,
+            "_ERRS": _DEC_ERRORS, "_unpack": struct.unpack_from, "_pack": struct.pack,
+            "_alen": P.read_array_length, "_calen": P.read_compact_array_length,
+            "_walen": P.write_array_length, "_wcalen": P.write_compact_array_length,
+            "_rtags": P.read_tagged_fields, "_wtags": P.write_tagged_fields,
+            "_rrec": P.read_records, "_rcrec": P.read_compact_records,
+            "_abytes": _append_non_null_bytes, "_anbytes": P.append_nullable_bytes,
+            "_S16": struct.Struct(">16s"),
+        }
+        self.n = 0
+
+    def const(self, value: Any, prefix: str = "_k") -> str:
+        self.n += 1
+        name = f"{prefix}{self.n}"
+        self.ns[name] = value
+        return name
+
+    def tmp(self) -> str:
+        self.n += 1
+        return f"_t{self.n}"
+
+    # -- reading one value of type t into `target`
+    def read(self, t: Type, f: Field, target: str, ind: str) -> list[str]:
+        v, flex = self.version, self.flexible
+        compact = flex and not f.never_compact
+        nullable = f.nullable(v)
+        if isinstance(t, Primitive):
+            if t is UUID:
+                return [f"{ind}{target} = _UUID(bytes=_S16.unpack_from(buf, pos)[0]); pos += 16"]
+            if t.fixed:
+                st = self.const(struct.Struct(">" + t.fmt), "_S")
+                return [f"{ind}{target} = {st}.unpack_from(buf, pos)[0]; pos += {t.size}"]
+            if t is RECORDS:
+                return [f"{ind}{target}, pos = {'_rcrec' if compact else '_rrec'}(buf, pos)"]
+            reader = self.const(_string_io(compact, nullable, "string" if t is STRING else "bytes")[0], "_r")
+            return [f"{ind}{target}, pos = {reader}(buf, pos)"]
+        if isinstance(t, Struct):
+            if nullable:
+                raise NotImplementedError(f"nullable struct field {f.name}")
+            sub = self.const(t.codec(v, flex).raw_decode, "_d")
+            return [f"{ind}{target}, pos = {sub}(buf, pos)"]
+        assert isinstance(t, ArrayOf)
+        n, lst = self.tmp(), self.tmp()
+        lines = [f"{ind}{n}, pos = {'_calen' if compact else '_alen'}(buf, pos, {nullable})"]
+        lines.append(f"{ind}if {n} < 0:")
+        lines.append(f"{ind}    {target} = None")
+        lines.append(f"{ind}else:")
+        el = t.element
+        i2 = ind + "    "
+        if isinstance(el, Primitive) and el.fixed and el is not UUID:
+            lines.append(f"{i2}{target} = list(_unpack('>%d{el.fmt}' % {n}, buf, pos)); "
+                         f"pos += {n} * {el.size}")
+            return lines
+        x = self.tmp()
+        lines.append(f"{i2}{lst} = []")
+        lines.append(f"{i2}for _i in range({n}):")
+        if isinstance(el, Struct):
+            sub = self.const(el.codec(v, flex).raw_decode, "_d")
+            lines.append(f"{i2}    {x}, pos = {sub}(buf, pos)")
+        else:
+            elem_field = Field("element", el, never_compact=f.never_compact)
+            lines.extend(self.read(el, elem_field, x, i2 + "    "))
+        lines.append(f"{i2}    {lst}.append({x})")
+        lines.append(f"{i2}{target} = {lst}")
+        return lines
+
+    # -- writing the value of expression `expr` of type t (appending to out via _a)
+    def write(self, t: Type, f: Field, expr: str, ind: str) -> list[str]:
+        v, flex = self.version, self.flexible
+        compact = flex and not f.never_compact
+        nullable = f.nullable(v)
+        if isinstance(t, Primitive):
+            if t is UUID:
+                return [f"{ind}_a({expr}.bytes)"]
+            if t.fixed:
+                st = self.const(struct.Struct(">" + t.fmt), "_S")
+                return [f"{ind}_a({st}.pack({expr}))"]
+            if t is RECORDS or (t is BYTES and nullable):
+                return [f"{ind}_anbytes(out, {expr}, {compact})"]
+            if t is BYTES:
+                return [f"{ind}_abytes(out, {expr}, {compact})"]
+            writer = self.const(_string_io(compact, nullable, "string")[1], "_w")
+            return [f"{ind}_a({writer}({expr}))"]
+        if isinstance(t, Struct):
+            sub = self.const(t.codec(v, flex).encode_into, "_e")
+            return [f"{ind}{sub}({expr}, out)"]
+        assert isinstance(t, ArrayOf)
+        val = self.tmp()
+        lines = [f"{ind}{val} = {expr}"]
+        alen = "_wcalen" if compact else "_walen"
+        i2 = ind
+        if nullable:
+            lines.append(f"{ind}if {val} is None:")
+            lines.append(f"{ind}    _a({alen}(None))")
+            lines.append(f"{ind}else:")
+            i2 = ind + "    "
+        lines.append(f"{i2}_a({alen}(len({val})))")
+        el = t.element
+        if isinstance(el, Primitive) and el.fixed and el is not UUID:
+            lines.append(f"{i2}_a(_pack('>%d{el.fmt}' % len({val}), *{val}))")
+            return lines
+        x = self.tmp()
+        if isinstance(el, Struct):
+            sub = self.const(el.codec(v, flex).encode_into, "_e")
+            lines.append(f"{i2}for {x} in {val}:")
+            lines.append(f"{i2}    {sub}({x}, out)")
+            return lines
+        elem_field = Field("element", el, never_compact=f.never_compact)
+        lines.append(f"{i2}for {x} in {val}:")
+        lines.extend(self.write(el, elem_field, x, i2 + "    "))
+        return lines
+
+
+def _is_fixed(f: Field) -> bool:
+    return isinstance(f.type, Primitive) and f.type.fixed
+
 
 def compile_codec(s: Struct, version: int, flexible: bool) -> Codec:
-    """Compile ``s`` at ``version`` into a straight-line codec."""
-    raise NotImplementedError("compiler lands after the DSL freeze")
+    """Compile ``s`` at ``version`` into straight-line decode/encode functions."""
+    g = _Gen(s, version, flexible)
+    regular = [f for f in s.fields if f.present(version) and not f.tagged(version)]
+    tagged = sorted((f for f in s.fields if f.present(version) and f.tagged(version) and flexible),
+                    key=lambda f: f.tag)
+    absent = [f for f in s.fields if f not in regular and f not in tagged]
+    cls = g.const(s.cls, "_C")
+    sname = s.name or "struct"
+
+    # group adjacent fixed-width fields
+    groups: list[list[Field]] = []
+    for f in regular:
+        if _is_fixed(f) and groups and _is_fixed(groups[-1][0]):
+            groups[-1].append(f)
+        else:
+            groups.append([f])
+
+    dec = ["def _dec(buf, pos):", "    _f = ''; _i = 0", "    try:", f"        o = _new({cls})"]
+    enc = ["def _enc(o, out):", "    _a = out.append"]
+    I = "        "
+    for grp in groups:
+        f0 = grp[0]
+        if _is_fixed(f0):
+            fmt = ">" + "".join(f.type.fmt for f in grp)  # type: ignore[attr-defined]
+            st = g.const(struct.Struct(fmt), "_S")
+            size = struct.calcsize(fmt)
+            targets = []
+            post = []
+            args = []
+            for f in grp:
+                if f.type is UUID:
+                    t = g.tmp()
+                    targets.append(t)
+                    post.append(f"{I}o.{f.name} = _UUID(bytes={t})")
+                    args.append(f"o.{f.name}.bytes")
+                else:
+                    targets.append(f"o.{f.name}")
+                    args.append(f"o.{f.name}")
+            dec.append(f"{I}_f = {f0.name!r}")
+            dec.append(f"{I}{', '.join(targets)}, = {st}.unpack_from(buf, pos); pos += {size}")
+            dec.extend(post)
+            enc.append(f"    _a({st}.pack({', '.join(args)}))")
+        else:
+            is_struct_array = isinstance(f0.type, ArrayOf) and isinstance(f0.type.element, Struct)
+            dec.append(f"{I}_f = {f0.name + ('[]' if is_struct_array else '')!r}")
+            dec.extend(g.read(f0.type, f0, f"o.{f0.name}", I))
+            enc.extend(g.write(f0.type, f0, f"o.{f0.name}", "    "))
+    for f in absent + tagged:
+        d = f.default
+        if d is None or isinstance(d, (bool, int, float, str, bytes)) or d is ZERO_UUID:
+            dec.append(f"{I}o.{f.name} = {g.const(d, '_v')}")
+        else:
+            dec.append(f"{I}o.{f.name} = {g.const(f.fresh_default, '_fd')}()")
+    if flexible:
+        known: dict[int, Callable] = {}
+        names: dict[int, str] = {}
+        if tagged:
+            enc.append("    _tg = []")
+        for f in tagged:
+            # a reader function and an encoder function per tagged field
+            rsrc = ["def _tr(buf, pos):"] + g.read(f.type, f, "_v", "    ") + ["    return _v, pos"]
+            wsrc = (["def _tw(v):", "    out = []", "    _a = out.append"]
+                    + g.write(f.type, f, "v", "    ") + ["    return b''.join(out)"])
+            ns2 = dict(g.ns)
+            exec("\n".join(rsrc) + "\n" + "\n".join(wsrc), ns2)  # noqa: S102
+            known[f.tag] = ns2["_tr"]  # type: ignore[index]
+            names[f.tag] = f.name  # type: ignore[index]
+            tw = g.const(ns2["_tw"], "_tw")
+            dv = g.const(f.default, "_dv")
+            enc.append(f"    if o.{f.name} != {dv}:")
+            enc.append(f"        _tg.append(({f.tag}, {tw}(o.{f.name})))")
+        dec.append(f"{I}_f = '<tagged fields>'")
+        dec.append(f"{I}if pos < len(buf) and buf[pos] == 0:")
+        dec.append(f"{I}    pos += 1")
+        dec.append(f"{I}else:")
+        kn = g.const(known or None, "_kn")
+        dec.append(f"{I}    _tv, pos = _rtags(buf, pos, {kn})")
+        if known:
+            nm = g.const(names, "_nm")
+            dec.append(f"{I}    for _tag, _val in _tv.items():")
+            dec.append(f"{I}        setattr(o, {nm}[_tag], _val)")
+        if tagged:
+            enc.append("    _a(_wtags(_tg) if _tg else b'\\x00')")
+        else:
+            enc.append("    _a(b'\\x00')")
+    dec.append(f"{I}return o, pos")
+    dec.append("    except _ERRS as e:")
+    dec.append(f"        raise _ctx(e, {sname!r}, _f, _i) from None")
+    if len(enc) == 2:
+        enc.append("    pass")
+    src = "\n".join(dec) + "\n\n" + "\n".join(enc) + "\n"
+    exec(src, g.ns)  # noqa: S102 - generated from our own declarations
+    raw_dec = g.ns["_dec"]
+    raw_enc = g.ns["_enc"]
+    label = f"{sname} v{version}"
+    return Codec(sname, version, flexible, *_wrappers(label, raw_dec, raw_enc),
+                 raw_decode=raw_dec, source=src)
+
+
+def _wrappers(label: str, raw_dec: Callable, raw_enc: Callable) -> tuple[Callable, ...]:
+    def decode(buf: Any, pos: int = 0) -> tuple[Any, int]:
+        if buf.__class__ is not memoryview:
+            buf = memoryview(buf)
+        try:
+            return raw_dec(buf, pos)
+        except ProtocolDecodeError as e:
+            raise ProtocolDecodeError(f"{label}: {getattr(e, 'detail', e)}"
+                                      + (f" (at {e.field_path})" if getattr(e, "field_path", "")
+                                         else "")) from None
+
+    def encode_into(obj: Any, out: list) -> None:
+        try:
+            raw_enc(obj, out)
+        except _ENC_ERRORS as e:
+            raise ProtocolEncodeError(f"{label}: cannot encode: {e}") from None
+
+    def encode(obj: Any) -> bytes:
+        out: list = []
+        encode_into(obj, out)
+        try:
+            return b"".join(out)
+        except TypeError:  # a FileRegion among the parts: read it (a copy)
+            return b"".join([p.read() if isinstance(p, FileRegion) else p for p in out])
+
+    def encode_chunks(obj: Any) -> list:
+        out: list = []
+        encode_into(obj, out)
+        chunks: list = []
+        cur: list = []
+        for p in out:
+            if p.__class__ is FileRegion:
+                if cur:
+                    chunks.append(b"".join(cur))
+                    cur = []
+                chunks.append(p)
+            else:
+                cur.append(p)
+        if cur:
+            chunks.append(b"".join(cur))
+        return chunks
+
+    return decode, encode, encode_chunks, encode_into
