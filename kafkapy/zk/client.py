@@ -1,0 +1,507 @@
+"""The kazoo bridge: the only kafkapy module that imports kazoo.
+
+`ZkClient` wraps one `KazooClient` for code running on an asyncio loop:
+
+* every operation is a coroutine built on kazoo's `*_async` methods; the kazoo
+  result is settled on the loop via `call_soon_threadsafe` (the only call made from
+  kazoo's threads), and a future that was already given up on is left alone;
+* watches are plain callables run **on the loop** with a payload-less
+  `ZkWatchEvent(kind, path)`; they are one-shot. Kind `NONE` means kazoo dropped the
+  watch because the connection was lost: re-read and re-arm like any other event;
+* connection states become loop callbacks: `on_state_change(ZkState)`,
+  `on_session_lost()` (the session expired: ephemerals and watches are gone) and
+  `on_new_session()` (connected again with a different session: re-register the
+  broker, re-arm watches, re-run controller election);
+* kazoo exceptions are translated into `kafkapy.zk.errors` at this boundary;
+* a failed `multi` raises its culprit (the failing operation's error) with
+  `op_index` set to that operation's position.
+
+Connect strings may carry a chroot (`host:port[,host:port]/kafka`); like Kafka,
+`start()` creates the chroot path first if it does not exist.
+"""
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kazoo import exceptions as kz
+from kazoo.client import KazooClient
+from kazoo.protocol.states import EventType, KazooState
+
+from kafkapy.zk import errors
+
+log = logging.getLogger(__name__)
+
+ANY_VERSION = -1
+
+
+class ZkState(enum.Enum):
+    CONNECTED = "CONNECTED"
+    SUSPENDED = "SUSPENDED"   # disconnected; the session may still be alive
+    LOST = "LOST"             # session expired (or the client was stopped)
+
+
+@dataclass(frozen=True, slots=True)
+class ZkStat:
+    """A znode's stat; `version` is the data version Kafka calls zkVersion."""
+
+    czxid: int
+    mzxid: int
+    ctime: int
+    mtime: int
+    version: int
+    cversion: int
+    aversion: int
+    ephemeral_owner: int
+    data_length: int
+    num_children: int
+    pzxid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ZkWatchEvent:
+    """A watch fired. kind: CREATED, DELETED, CHANGED, CHILD or NONE (watch dropped
+    by a connection loss). Carries no data: the receiver re-reads."""
+
+    kind: str
+    path: str | None
+
+
+# ---------------------------------------------------------------- multi operations
+@dataclass(frozen=True, slots=True)
+class CreateOp:
+    path: str
+    data: bytes = b""
+    ephemeral: bool = False
+    sequence: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetDataOp:
+    path: str
+    data: bytes
+    version: int = ANY_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteOp:
+    path: str
+    version: int = ANY_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOp:
+    path: str
+    version: int
+
+
+ZkOp = CreateOp | SetDataOp | DeleteOp | CheckOp
+
+# kazoo exception -> kafkapy exception (first match wins: ConnectionClosedError is a
+# kazoo SessionExpiredError subclass)
+_TRANSLATION: tuple[tuple[type[BaseException], type[errors.ZkError]], ...] = (
+    (kz.NodeExistsError, errors.NodeExistsError),
+    (kz.NoNodeError, errors.NoNodeError),
+    (kz.BadVersionError, errors.BadVersionError),
+    (kz.NotEmptyError, errors.NotEmptyError),
+    (kz.NoChildrenForEphemeralsError, errors.NoChildrenForEphemeralsError),
+    (kz.ConnectionClosedError, errors.ZkClientClosedError),
+    (kz.SessionExpiredError, errors.SessionExpiredError),
+    (kz.ConnectionLoss, errors.ConnectionLossError),
+    (kz.ConnectionDropped, errors.ConnectionLossError),
+    (kz.OperationTimeoutError, errors.ZkTimeoutError),
+    (kz.RequestTimeoutError, errors.ZkTimeoutError),
+    (kz.NoAuthError, errors.ZkAuthError),
+    (kz.AuthFailedError, errors.ZkAuthError),
+    (kz.InvalidACLError, errors.ZkAuthError),
+    (kz.ZookeeperStoppedError, errors.ZkClientClosedError),
+)
+
+
+def translate(exc: BaseException, path: str | None = None) -> BaseException:
+    """The kafkapy exception for a kazoo exception (others are returned unchanged)."""
+    for kazoo_type, ours in _TRANSLATION:
+        if isinstance(exc, kazoo_type):
+            new = ours(f"{ours.__name__}{' at ' + path if path else ''}"
+                       f"{': ' + str(exc) if str(exc) else ''}", path)
+            new.__cause__ = exc
+            return new
+    if isinstance(exc, kz.ZookeeperError):
+        new = errors.ZkError(f"{type(exc).__name__}{' at ' + path if path else ''}", path)
+        new.__cause__ = exc
+        return new
+    return exc
+
+
+def _to_stat(stat: Any) -> ZkStat:
+    return ZkStat(czxid=stat.czxid, mzxid=stat.mzxid, ctime=stat.ctime, mtime=stat.mtime,
+                  version=stat.version, cversion=stat.cversion, aversion=stat.aversion,
+                  ephemeral_owner=stat.ephemeralOwner, data_length=stat.dataLength,
+                  num_children=stat.numChildren, pzxid=stat.pzxid)
+
+
+_EVENT_KINDS = {
+    EventType.CREATED: "CREATED",
+    EventType.DELETED: "DELETED",
+    EventType.CHANGED: "CHANGED",
+    EventType.CHILD: "CHILD",
+    EventType.NONE: "NONE",
+}
+
+
+def _settle(fut: asyncio.Future[Any], kazoo_result: Any, path: str | None,
+            convert: Callable[[Any], Any] | None) -> None:
+    """Runs on the loop: copy a finished kazoo result into the future."""
+    if fut.done():
+        return
+    if kazoo_result.successful():
+        value = kazoo_result.value
+        if convert is not None:
+            try:
+                value = convert(value)
+            except Exception as exc:  # the culprit of a failed multi, or a conversion bug
+                fut.set_exception(exc)
+                return
+        fut.set_result(value)
+    else:
+        fut.set_exception(translate(kazoo_result.exception, path))
+
+
+def split_chroot(connect_string: str) -> tuple[str, str | None]:
+    """`h1:2181,h2:2181/kafka/a` -> (`h1:2181,h2:2181`, `/kafka/a`); no chroot -> None."""
+    slash = connect_string.find("/")
+    if slash < 0:
+        return connect_string, None
+    hosts, chroot = connect_string[:slash], connect_string[slash:].rstrip("/")
+    return hosts, (chroot or None)
+
+
+class ZkClient:
+    """Asyncio-facing ZooKeeper client. Create it, then `await start()` on the loop."""
+
+    def __init__(self, connect_string: str, *, session_timeout_ms: int = 18000,
+                 connection_timeout_ms: int | None = None,
+                 on_state_change: Callable[[ZkState], None] | None = None,
+                 on_session_lost: Callable[[], None] | None = None,
+                 on_new_session: Callable[[], None] | None = None) -> None:
+        self.connect_string = connect_string
+        self.hosts, self.chroot = split_chroot(connect_string)
+        self.session_timeout_ms = session_timeout_ms
+        self.connection_timeout_ms = (session_timeout_ms if connection_timeout_ms is None
+                                      else connection_timeout_ms)
+        self._state_listeners: list[Callable[[ZkState], None]] = []
+        self._session_lost_listeners: list[Callable[[], None]] = []
+        self._new_session_listeners: list[Callable[[], None]] = []
+        if on_state_change:
+            self._state_listeners.append(on_state_change)
+        if on_session_lost:
+            self._session_lost_listeners.append(on_session_lost)
+        if on_new_session:
+            self._new_session_listeners.append(on_new_session)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._kazoo: KazooClient | None = None
+        self._stopping = False
+        self._session_id: int | None = None
+        self._state = ZkState.LOST
+        self._connected_waiter: asyncio.Future[None] | None = None
+
+    # ---------------------------------------------------------------- listeners
+    def add_state_listener(self, fn: Callable[[ZkState], None]) -> None:
+        self._state_listeners.append(fn)
+
+    def add_session_lost_listener(self, fn: Callable[[], None]) -> None:
+        self._session_lost_listeners.append(fn)
+
+    def add_new_session_listener(self, fn: Callable[[], None]) -> None:
+        self._new_session_listeners.append(fn)
+
+    @property
+    def state(self) -> ZkState:
+        return self._state
+
+    @property
+    def session_id(self) -> int | None:
+        """Id of the current session (None before the first connect)."""
+        return self._session_id
+
+    @property
+    def client_id(self) -> tuple[int, bytes] | None:
+        """(session id, password) of the live session: a second client given these
+        joins the same session (tests use it to force expiry)."""
+        return self._kazoo.client_id if self._kazoo is not None else None
+
+    @property
+    def connected(self) -> bool:
+        return self._state is ZkState.CONNECTED
+
+    # ---------------------------------------------------------------- lifecycle
+    async def start(self, timeout_ms: int | None = None) -> None:
+        """Connect (creating the chroot path if missing); raises ZkTimeoutError."""
+        self._loop = asyncio.get_running_loop()
+        timeout_s = (timeout_ms if timeout_ms is not None else self.connection_timeout_ms) / 1000
+        if self.chroot:
+            await self._ensure_chroot(timeout_s)
+        self._kazoo = self._new_kazoo(self.connect_string)
+        self._kazoo.add_listener(self._on_kazoo_state)
+        self._connected_waiter = self._loop.create_future()
+        self._kazoo.start_async()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._connected_waiter), timeout_s)
+        except asyncio.TimeoutError:
+            await self.stop()
+            raise errors.ZkTimeoutError(
+                f"Timed out waiting for connection to ZooKeeper at {self.hosts} "
+                f"after {timeout_s * 1000:.0f} ms") from None
+
+    def _new_kazoo(self, hosts: str) -> KazooClient:
+        return KazooClient(hosts=hosts, timeout=self.session_timeout_ms / 1000,
+                           connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1.0})
+
+    async def _ensure_chroot(self, timeout_s: float) -> None:
+        """Kafka connects without the chroot first and creates it (ignoring NODEEXISTS)."""
+        assert self.chroot is not None
+        bootstrap = ZkClient(self.hosts, session_timeout_ms=self.session_timeout_ms,
+                             connection_timeout_ms=int(timeout_s * 1000))
+        await bootstrap.start()
+        try:
+            try:
+                await bootstrap.create(self.chroot, b"", makepath=True)
+            except errors.NodeExistsError:
+                pass
+        finally:
+            await bootstrap.stop()
+
+    def _on_kazoo_state(self, state: str) -> None:
+        """Runs on kazoo's connection thread: hand the state to the loop, nothing else."""
+        loop = self._loop
+        kazoo = self._kazoo
+        if loop is None or kazoo is None:
+            return
+        client_id = kazoo.client_id if state == KazooState.CONNECTED else None
+        session_id = client_id[0] if client_id else None
+        try:
+            loop.call_soon_threadsafe(self._apply_state, ZkState(str(state)), session_id)
+        except RuntimeError:  # loop closed during shutdown
+            pass
+
+    def _apply_state(self, state: ZkState, session_id: int | None) -> None:
+        """Runs on the loop."""
+        previous = self._state
+        self._state = state
+        log.info("ZooKeeper state %s -> %s%s", previous.value, state.value,
+                 f" (session 0x{session_id:x})" if session_id else "")
+        new_session = False
+        if state is ZkState.CONNECTED:
+            if self._connected_waiter is not None and not self._connected_waiter.done():
+                self._connected_waiter.set_result(None)
+            new_session = self._session_id is not None and session_id != self._session_id
+            self._session_id = session_id
+        for fn in list(self._state_listeners):
+            self._run_listener(fn, state)
+        if state is ZkState.LOST and not self._stopping:
+            for lost in list(self._session_lost_listeners):
+                self._run_listener(lost)
+        if new_session and not self._stopping:
+            for fresh in list(self._new_session_listeners):
+                self._run_listener(fresh)
+
+    @staticmethod
+    def _run_listener(fn: Callable[..., None], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:  # a listener bug must not break the bridge; logged once
+            log.exception("ZooKeeper state listener %r failed", fn)
+
+    async def stop(self) -> None:
+        """Close the session (ephemerals vanish) and stop kazoo's threads."""
+        kazoo = self._kazoo
+        if kazoo is None:
+            return
+        self._stopping = True
+        # kazoo's stop() sends closeSession and joins its threads: run it off the loop.
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._stop_kazoo, kazoo)
+        self._kazoo = None
+        self._state = ZkState.LOST
+
+    @staticmethod
+    def _stop_kazoo(kazoo: KazooClient) -> None:
+        kazoo.stop()
+        kazoo.close()
+
+    # --------------------------------------------------------------- internals
+    def _client(self) -> KazooClient:
+        if self._kazoo is None:
+            raise errors.ZkClientClosedError("ZooKeeper client is not started")
+        return self._kazoo
+
+    def _future(self, kazoo_result: Any, path: str | None,
+                convert: Callable[[Any], Any] | None = None) -> asyncio.Future[Any]:
+        loop = self._loop
+        assert loop is not None
+        fut: asyncio.Future[Any] = loop.create_future()
+
+        def on_ready(res: Any) -> None:  # kazoo thread
+            try:
+                loop.call_soon_threadsafe(_settle, fut, res, path, convert)
+            except RuntimeError:  # loop closed during shutdown
+                pass
+
+        kazoo_result.rawlink(on_ready)
+        return fut
+
+    def _watcher(self, callback: Callable[[ZkWatchEvent], None] | None) -> Callable[[Any], None] | None:
+        if callback is None:
+            return None
+        loop = self._loop
+        assert loop is not None
+        chroot = self.chroot
+
+        def fire(event: Any) -> None:  # kazoo watch thread
+            path = event.path
+            if chroot and path and path.startswith(chroot):
+                path = path[len(chroot):] or "/"
+            try:
+                loop.call_soon_threadsafe(callback, ZkWatchEvent(_EVENT_KINDS.get(event.type, "NONE"), path))
+            except RuntimeError:  # loop closed during shutdown
+                pass
+
+        return fire
+
+    async def _call(self, make: Callable[[], Any], path: str | None,
+                    convert: Callable[[Any], Any] | None = None) -> Any:
+        try:
+            kazoo_result = make()
+        except kz.KazooException as exc:  # raised synchronously (e.g. stopped client)
+            raise translate(exc, path) from exc
+        return await self._future(kazoo_result, path, convert)
+
+    # ------------------------------------------------------------------ reads
+    async def get(self, path: str, watch: Callable[[ZkWatchEvent], None] | None = None
+                  ) -> tuple[bytes, ZkStat]:
+        """Data and stat; NoNodeError if missing. `watch` fires on change/delete."""
+        client = self._client()
+        return await self._call(lambda: client.get_async(path, watch=self._watcher(watch)), path,
+                                lambda v: (v[0] or b"", _to_stat(v[1])))
+
+    async def get_or_none(self, path: str, watch: Callable[[ZkWatchEvent], None] | None = None
+                          ) -> tuple[bytes, ZkStat] | None:
+        try:
+            return await self.get(path, watch)
+        except errors.NoNodeError:
+            return None
+
+    async def get_children(self, path: str, watch: Callable[[ZkWatchEvent], None] | None = None
+                           ) -> list[str]:
+        client = self._client()
+        return await self._call(lambda: client.get_children_async(path, watch=self._watcher(watch)),
+                                path, list)
+
+    async def get_children_with_stat(self, path: str,
+                                     watch: Callable[[ZkWatchEvent], None] | None = None
+                                     ) -> tuple[list[str], ZkStat]:
+        client = self._client()
+        return await self._call(
+            lambda: client.get_children_async(path, watch=self._watcher(watch), include_data=True),
+            path, lambda v: (list(v[0]), _to_stat(v[1])))
+
+    async def exists(self, path: str, watch: Callable[[ZkWatchEvent], None] | None = None
+                     ) -> ZkStat | None:
+        """Stat or None; a watch set on a missing znode fires on its creation."""
+        client = self._client()
+        return await self._call(lambda: client.exists_async(path, watch=self._watcher(watch)), path,
+                                lambda v: None if v is None else _to_stat(v))
+
+    # ----------------------------------------------------------------- writes
+    async def create(self, path: str, data: bytes = b"", *, ephemeral: bool = False,
+                     sequence: bool = False, makepath: bool = False) -> str:
+        """Create a znode; returns its path (with the sequence suffix). Missing
+        parents are created empty when `makepath`."""
+        client = self._client()
+        return await self._call(lambda: client.create_async(path, bytes(data), ephemeral=ephemeral,
+                                                            sequence=sequence, makepath=makepath),
+                                path)
+
+    async def create_with_stat(self, path: str, data: bytes = b"", *, ephemeral: bool = False,
+                               sequence: bool = False, makepath: bool = False) -> tuple[str, ZkStat]:
+        client = self._client()
+        return await self._call(
+            lambda: client.create_async(path, bytes(data), ephemeral=ephemeral, sequence=sequence,
+                                        makepath=makepath, include_data=True),
+            path, lambda v: (v[0], _to_stat(v[1])))
+
+    async def ensure_path(self, path: str) -> None:
+        """Create `path` and its parents (empty data) unless they exist."""
+        client = self._client()
+        await self._call(lambda: client.ensure_path_async(path), path)
+
+    async def set(self, path: str, data: bytes, version: int = ANY_VERSION) -> ZkStat:
+        """setData, conditional on `version` unless -1; returns the new stat."""
+        client = self._client()
+        return await self._call(lambda: client.set_async(path, bytes(data), version), path, _to_stat)
+
+    async def delete(self, path: str, version: int = ANY_VERSION, *, recursive: bool = False) -> None:
+        """Delete; with `recursive`, children first (children vanishing meanwhile is fine)."""
+        client = self._client()
+        if recursive:
+            try:
+                children = await self.get_children(path)
+            except errors.NoNodeError:
+                return
+            prefix = path.rstrip("/")
+            await asyncio.gather(*(self._delete_quietly(f"{prefix}/{c}") for c in children))
+            try:
+                await self._call(lambda: client.delete_async(path, version), path)
+            except errors.NotEmptyError:  # someone added a child meanwhile: go again
+                await self.delete(path, version, recursive=True)
+            return
+        await self._call(lambda: client.delete_async(path, version), path)
+
+    async def _delete_quietly(self, path: str) -> None:
+        try:
+            await self.delete(path, recursive=True)
+        except errors.NoNodeError:
+            pass
+
+    async def multi(self, ops: Sequence[ZkOp]) -> list[Any]:
+        """Run `ops` atomically. Results per op: created path, new ZkStat, or True.
+        On failure raises the failing op's error with `op_index` (and `op`) set."""
+        client = self._client()
+        ops = list(ops)
+
+        def make() -> Any:
+            txn = client.transaction()
+            for op in ops:
+                if isinstance(op, CreateOp):
+                    txn.create(op.path, bytes(op.data), ephemeral=op.ephemeral, sequence=op.sequence)
+                elif isinstance(op, SetDataOp):
+                    txn.set_data(op.path, bytes(op.data), op.version)
+                elif isinstance(op, DeleteOp):
+                    txn.delete(op.path, op.version)
+                elif isinstance(op, CheckOp):
+                    txn.check(op.path, op.version)
+                else:
+                    raise TypeError(f"not a ZooKeeper operation: {op!r}")
+            return txn.commit_async()
+
+        return await self._call(make, None, lambda results: _multi_results(ops, results))
+
+
+def _multi_results(ops: list[ZkOp], results: list[Any]) -> list[Any]:
+    """Runs on the loop: raise the culprit of a failed transaction."""
+    failed = [(i, r) for i, r in enumerate(results) if isinstance(r, Exception)]
+    if not failed:
+        return [_to_stat(r) if hasattr(r, "dataLength") else r for r in results]
+    culprit = next(((i, r) for i, r in failed
+                    if not isinstance(r, (kz.RolledBackError, kz.RuntimeInconsistency))), failed[0])
+    index, exc = culprit
+    translated = translate(exc, ops[index].path)
+    if isinstance(translated, errors.ZkError):
+        translated.op_index = index  # type: ignore[attr-defined]
+        translated.op = ops[index]   # type: ignore[attr-defined]
+        raise translated
+    raise errors.ZkError(f"multi failed at op {index} ({ops[index]!r}): {exc!r}", ops[index].path)
