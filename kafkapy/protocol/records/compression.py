@@ -39,7 +39,6 @@ __all__ = [
 
 DEFAULT_MAX_DECOMPRESSED_BYTES = 128 * 1024 * 1024
 
-_CHUNK = 256 * 1024
 
 # xerial snappy-java stream header: magic "\x82SNAPPY\0", version 1, compatible version 1.
 _XERIAL_MAGIC = b"\x82SNAPPY\x00"
@@ -277,25 +276,29 @@ def _lz4_decompress(data, magic: int, max_size: int) -> bytes:
 
 # --- zstd -------------------------------------------------------------------
 
+# RLE blocks let one compressed byte stand for up to ~32 KiB of output, so feeding the
+# decoder at most budget/32768 input bytes at a time bounds the overshoot.
+_ZSTD_MAX_RATIO = 32768
+
+
 def _zstd_decompress(data, max_size: int) -> bytes:
-    reader = _zstd.ZstdDecompressor().stream_reader(data, read_across_frames=True)
+    view = memoryview(data).cast("B")
+    n = len(view)
+    if n == 0:
+        raise CorruptRecordError("empty zstd data")
+    dctx = _zstd.ZstdDecompressor()
     out = bytearray()
-    with reader:
-        while True:
-            chunk = reader.read(min(_CHUNK, max_size + 1 - len(out)))
-            if not chunk:
-                break
-            out += chunk
+    pos = 0
+    while pos < n:                          # one zstd frame per round (concatenation is legal)
+        d = dctx.decompressobj()
+        while not d.eof:
+            if pos >= n:
+                raise CorruptRecordError("truncated zstd frame")
+            step = max(64, (max_size - len(out)) // _ZSTD_MAX_RATIO)
+            chunk = view[pos:pos + step]
+            out += d.decompress(chunk)
+            pos += len(chunk)
             if len(out) > max_size:
                 raise _too_big(max_size)
-    if not out and len(data) and not _zstd_frame_complete(data):
-        raise CorruptRecordError("truncated or empty zstd frame")
+        pos -= len(d.unused_data)
     return bytes(out)
-
-
-def _zstd_frame_complete(data) -> bool:
-    try:
-        params = _zstd.get_frame_parameters(data)
-    except _zstd.ZstdError:
-        return False
-    return params.content_size in (0, _zstd.CONTENTSIZE_UNKNOWN)
