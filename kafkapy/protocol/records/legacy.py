@@ -231,11 +231,14 @@ def iter_inner_messages(buf, info: BatchInfo,
         messages.append(msg)
         pos += inner_info.size
     if not messages:
-        return
+        raise InvalidRecordError(f"compressed wrapper message at position {info.position} has no inner messages")
+    shift = 0
     if info.magic == MAGIC_V1:
-        shift = wrapper.offset - messages[-1].offset
-    else:
-        shift = 0
+        # Relative inner offsets: rebase on the wrapper, which holds the last absolute offset.
+        # A wrapper offset below the last relative offset (producers may send 0) leaves them as is.
+        base = wrapper.offset - messages[-1].offset
+        if base >= 0:
+            shift = base
     log_append = wrapper.timestamp_type == TimestampType.LOG_APPEND_TIME
     for msg in messages:
         ts = wrapper.timestamp if log_append else msg.timestamp

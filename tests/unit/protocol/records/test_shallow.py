@@ -159,3 +159,55 @@ def test_works_over_memoryview_slices():
     infos = list(iter_batches(view, start=2))
     assert [i.position for i in infos] == [2, 75, 114, 145]
     assert scan_valid_prefix(view, start=2).valid_end == len(view)
+
+
+# --- generated multi-entry buffers -------------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kafkapy.protocol.records import SimpleRecord, build_batch, build_message_set, iter_records  # noqa: E402
+
+from .strategies import SETTINGS  # noqa: E402
+
+_FORMATS = [(m, c) for m in range(3) for c in range(5) if not (c == 4 and m < 2)]
+
+
+@st.composite
+def entry_buffers(draw):
+    entries = []
+    offset = 0
+    for _ in range(draw(st.integers(1, 4))):
+        magic, codec = draw(st.sampled_from(_FORMATS))
+        n = draw(st.integers(1, 4))
+        recs = [SimpleRecord(b"k%d" % i, draw(st.binary(max_size=40)), (), 1600000000000 + i) for i in range(n)]
+        if magic == 2:
+            entries.append(build_batch(recs, base_offset=offset, compression=codec))
+        else:
+            entries.append(build_message_set(recs, magic=magic, compression=codec, base_offset=offset))
+        offset += n
+    return entries, offset
+
+
+@SETTINGS
+@given(spec=entry_buffers(), data=st.data())
+def test_generated_buffers_truncate_and_flip_cleanly(spec, data):
+    entries, total = spec
+    buf = b"".join(entries)
+    assert [r.offset for r in iter_records(buf)] == list(range(total))
+    ends = [i.end for i in iter_batches(buf)]
+    assert ends[-1] == len(buf)
+    cut = data.draw(st.integers(0, len(buf)))
+    complete = [e for e in ends if e <= cut]
+    assert [i.end for i in iter_batches(buf[:cut])] == complete
+    assert scan_valid_prefix(buf[:cut]).valid_end == (max(complete) if complete else 0)
+    flipped = bytearray(buf)
+    at = data.draw(st.integers(0, len(buf) - 1))
+    flipped[at] ^= 1 << data.draw(st.integers(0, 7))
+    scan = scan_valid_prefix(flipped)
+    assert scan.valid_end <= len(buf)
+    entry_start = ([0] + ends)[next(i for i, e in enumerate(ends) if at < e)]
+    assert scan.valid_end >= min(entry_start, scan.valid_end)
+    assert all(verify_crc(flipped, i) for i in scan.batches)
+    if scan.valid_end <= at:
+        assert scan.error
