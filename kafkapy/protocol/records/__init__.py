@@ -2,7 +2,7 @@
 
 Shallow, batch-level API (what the log and the broker use; stable names):
 
-- ``BatchInfo``: frozen value with the decoded header of one entry (a v2 batch or a
+- ``BatchInfo``: immutable NamedTuple with the decoded header of one entry (a v2 batch or a
   legacy message, maybe a compressed wrapper): ``position``, ``size`` (including
   the 12-byte offset+length prefix), ``magic``, ``base_offset``, ``last_offset``,
   ``partition_leader_epoch``, ``attributes``, ``crc``, ``first_timestamp``,
@@ -78,7 +78,7 @@ from .control import (
     decode_control_key,
     decode_end_txn_marker,
 )
-from .crc import crc32, crc32c
+from .crc import HARDWARE_CRC32C, crc32, crc32c
 from .deep import iter_records, records_of
 from .errors import (
     CorruptRecordError,
@@ -106,7 +106,7 @@ __all__ = [
     "compute_crc", "verify_crc", "ensure_valid",
     "set_base_offset", "set_partition_leader_epoch", "set_max_timestamp", "set_log_append_time", "write_crc",
     "LOG_OVERHEAD", "RECORD_BATCH_OVERHEAD", "MAGIC_V0", "MAGIC_V1", "MAGIC_V2",
-    "CompressionType", "TimestampType", "crc32", "crc32c",
+    "CompressionType", "TimestampType", "crc32", "crc32c", "HARDWARE_CRC32C",
     "RecordsError", "CorruptRecordError", "CrcMismatchError", "DecompressionLimitError",
     "InvalidRecordError", "UnsupportedCompressionError",
     "Record", "SimpleRecord", "RecordBatch", "build_batch", "iter_batch_records",

@@ -4,7 +4,6 @@ For clients, tools, the cleaner and tests; never the produce path.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Iterator
 
 from .batch import RecordBatch
@@ -21,7 +20,7 @@ def records_of(buf, info: BatchInfo, max_size: int = DEFAULT_MAX_DECOMPRESSED_BY
     """Records of one entry found by the shallow walk."""
     if info.magic == MAGIC_V2:
         view = memoryview(buf)[info.position:info.end]
-        return RecordBatch(replace(info, position=0), view).records(max_size)
+        return RecordBatch(info._replace(position=0), view).records(max_size)
     return iter_legacy_records(buf, info, max_size)
 
 
