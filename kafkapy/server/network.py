@@ -33,11 +33,11 @@ import os
 import socket
 import struct
 import sys
-import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Protocol, Sequence, Union
+from typing import Any, Awaitable, Protocol, Sequence, Union
 
+from kafkapy.common.clock import SYSTEM_CLOCK, Clock, TimerHandle
 from kafkapy.common.types import FileRegion
 from kafkapy.server.request import CLOSE_CONNECTION, NO_RESPONSE, Response, ResponseAction
 
@@ -55,33 +55,6 @@ class RequestHandler(Protocol):
 
     def handle(self, conn: Connection, frame: memoryview) -> HandlerResult:
         ...
-
-
-class TimerHandle(Protocol):
-    def cancel(self) -> None:
-        ...
-
-
-class NetworkClock(Protocol):
-    """The part of `kafkapy.common.clock.Clock` the network layer uses."""
-
-    def monotonic_ms(self) -> int:
-        ...
-
-    def call_later(self, delay_ms: int, callback: Callable[[], Any]) -> TimerHandle:
-        ...
-
-
-class _LoopClock:
-    """Real time on the running loop (used when no clock is injected)."""
-
-    __slots__ = ()
-
-    def monotonic_ms(self) -> int:
-        return time.monotonic_ns() // 1_000_000
-
-    def call_later(self, delay_ms: int, callback: Callable[[], Any]) -> TimerHandle:
-        return asyncio.get_running_loop().call_later(delay_ms / 1000.0, callback)
 
 
 @dataclass(frozen=True, slots=True)
@@ -720,11 +693,11 @@ class SocketServer:
     """Listeners of one broker and the connections they accepted."""
 
     def __init__(self, handler: RequestHandler, listeners: Sequence[ListenerConfig],
-                 config: SocketServerConfig | None = None, clock: NetworkClock | None = None) -> None:
+                 config: SocketServerConfig | None = None, clock: Clock | None = None) -> None:
         self.handler = handler
         self.listeners = tuple(listeners)
         self.config = config or SocketServerConfig()
-        self.clock: NetworkClock = clock if clock is not None else _LoopClock()
+        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self._servers: dict[str, asyncio.AbstractServer] = {}
         self._bound: dict[str, tuple[str, int]] = {}
         self._connections: dict[str, Connection] = {}

@@ -14,6 +14,7 @@ import uvloop
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kafkapy.common.clock import ManualClock
 from kafkapy.common.types import FileRegion
 from kafkapy.server.network import Connection, ListenerConfig, SocketServer, SocketServerConfig
 from kafkapy.server.request import CLOSE_CONNECTION, NO_RESPONSE, Response
@@ -24,41 +25,6 @@ TIMEOUT_S = 20.0
 def run(coro_fn: Callable[[], Awaitable[Any]], *, timeout: float = TIMEOUT_S) -> Any:
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(asyncio.wait_for(coro_fn(), timeout))
-
-
-class FakeClock:
-    """Timers fire only when the test advances time."""
-
-    def __init__(self) -> None:
-        self.now = 0
-        self._timers: list[list[Any]] = []  # [due, seq, callback, cancelled]
-        self._seq = 0
-
-    def monotonic_ms(self) -> int:
-        return self.now
-
-    def call_later(self, delay_ms: int, callback: Callable[[], Any]) -> Any:
-        self._seq += 1
-        entry = [self.now + delay_ms, self._seq, callback, False]
-        self._timers.append(entry)
-
-        class _Handle:
-            def cancel(self_inner) -> None:
-                entry[3] = True
-
-        return _Handle()
-
-    def advance(self, ms: int) -> None:
-        target = self.now + ms
-        while True:
-            due = sorted((t for t in self._timers if not t[3] and t[0] <= target), key=lambda t: (t[0], t[1]))
-            if not due:
-                break
-            t = due[0]
-            self._timers.remove(t)
-            self.now = max(self.now, t[0])
-            t[2]()
-        self.now = target
 
 
 class ScriptedHandler:
@@ -472,7 +438,7 @@ def test_peer_closing_mid_region_does_not_hurt_the_server(data_file: Any) -> Non
 
 def test_idle_connections_are_reaped_by_the_clock() -> None:
     async def main() -> None:
-        clock = FakeClock()
+        clock = ManualClock()
         handler = ScriptedHandler()
         server = await started(handler, clock=clock, connections_max_idle_ms=1000)
         reader, writer = await connect(server)
