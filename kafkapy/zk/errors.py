@@ -1,10 +1,12 @@
 """Exceptions raised by `kafkapy.zk`.
 
 Every kazoo exception is translated into one of these at the `zk/client.py`
-boundary, so no caller ever sees kazoo. Admin failures carry Kafka's error code
-(`error_code`) so a broker handler can turn them into a response field.
+boundary, so no caller ever sees kazoo. Admin failures and ControllerMovedError are also
+`kafkapy.common.errors.ApiError`s carrying Kafka's error code.
 """
 from __future__ import annotations
+
+from kafkapy.common import errors as ce
 
 
 class ZkError(Exception):
@@ -63,7 +65,7 @@ class ZkClientClosedError(ZkError):
     """The client was stopped."""
 
 
-class ControllerMovedError(ZkError):
+class ControllerMovedError(ZkError, ce.ControllerMovedError):
     """A controller write lost its `/controller_epoch` version check: another
     broker became controller. The caller resigns."""
 
@@ -73,51 +75,47 @@ class BrokerIdInUseError(NodeExistsError):
 
 
 # ---------------------------------------------------------------- admin errors
-class AdminError(ZkError):
-    """An admin request is invalid; `error_code` is Kafka's code for it."""
-
-    error_code = -1  # UNKNOWN_SERVER_ERROR
-
-
-class InvalidTopicError(AdminError):
-    error_code = 17  # INVALID_TOPIC_EXCEPTION
+# Each admin error is also the matching `kafkapy.common.errors` ApiError, so a broker
+# handler turns it into its response error code with `error_code_of(exc)`.
+class AdminError(ZkError, ce.ApiError):
+    """An admin request is invalid (UNKNOWN_SERVER_ERROR unless a subclass says otherwise)."""
 
 
-class TopicExistsError(AdminError):
-    error_code = 36  # TOPIC_ALREADY_EXISTS
+class InvalidTopicError(AdminError, ce.InvalidTopicError):
+    pass
 
 
-class InvalidPartitionsError(AdminError):
-    error_code = 37  # INVALID_PARTITIONS
+class TopicExistsError(AdminError, ce.TopicExistsError):
+    pass
 
 
-class InvalidReplicationFactorError(AdminError):
-    error_code = 38  # INVALID_REPLICATION_FACTOR
+class InvalidPartitionsError(AdminError, ce.InvalidPartitionsError):
+    pass
 
 
-class InvalidReplicaAssignmentError(AdminError):
-    error_code = 39  # INVALID_REPLICA_ASSIGNMENT
+class InvalidReplicationFactorError(AdminError, ce.InvalidReplicationFactorError):
+    pass
 
 
-class InvalidConfigError(AdminError):
-    error_code = 40  # INVALID_CONFIG
+class InvalidReplicaAssignmentError(AdminError, ce.InvalidReplicaAssignmentError):
+    pass
 
 
-class UnknownTopicOrPartitionError(AdminError):
-    error_code = 3  # UNKNOWN_TOPIC_OR_PARTITION
+class InvalidConfigError(AdminError, ce.InvalidConfigurationError):
+    pass
 
 
-class BrokerNotAvailableError(AdminError):
-    error_code = 8  # BROKER_NOT_AVAILABLE
+class UnknownTopicOrPartitionError(AdminError, ce.UnknownTopicOrPartitionError):
+    pass
+
+
+class BrokerNotAvailableError(AdminError, ce.BrokerNotAvailableError):
+    pass
 
 
 class TopicAlreadyMarkedForDeletionError(AdminError):
     """`/admin/delete_topics/<t>` exists already."""
 
-    error_code = 3
-
 
 class AdminOperationError(AdminError):
     """Generic admin failure (Kafka's AdminOperationException)."""
-
-    error_code = -1
