@@ -134,44 +134,80 @@ def _body(buf: Any, pos: int, n: int, nullable: bool, what: str, at: int) -> Non
         )
 
 
-def _utf8(view: Any, at: int) -> str:
-    try:
-        return str(view, "utf-8")
-    except UnicodeDecodeError as e:
-        raise ProtocolDecodeError(f"invalid UTF-8 in string at offset {at}: {e.reason}") from None
-
-
-# ---------------------------------------------------------------- strings
+# ---------------------------------------------------------------- strings, bytes, records
+# Each reader inlines its fast path (short lengths); odd cases go through the checked helpers.
 
 def read_string(buf: Any, pos: int) -> tuple[str, int]:
-    n, p = _classic_len16(buf, pos, "string")
-    _body(buf, p, n, False, "string", pos)
-    return _utf8(buf[p:p + n], pos), p + n
+    try:
+        n = _unpack_h(buf, pos)[0]
+    except struct.error:
+        raise _truncated("string length", pos, 2, max(len(buf) - pos, 0)) from None
+    p = pos + 2
+    end = p + n
+    if n < 0 or end > len(buf):
+        _body(buf, p, n, False, "string", pos)
+    try:
+        return str(buf[p:end], "utf-8"), end
+    except UnicodeDecodeError as e:
+        raise ProtocolDecodeError(f"invalid UTF-8 in string at offset {pos}: {e.reason}") from None
 
 
 def read_nullable_string(buf: Any, pos: int) -> tuple[str | None, int]:
-    n, p = _classic_len16(buf, pos, "string")
+    try:
+        n = _unpack_h(buf, pos)[0]
+    except struct.error:
+        raise _truncated("string length", pos, 2, max(len(buf) - pos, 0)) from None
+    p = pos + 2
     if n == -1:
         return None, p
-    _body(buf, p, n, True, "string", pos)
-    return _utf8(buf[p:p + n], pos), p + n
+    end = p + n
+    if n < 0 or end > len(buf):
+        _body(buf, p, n, True, "string", pos)
+    try:
+        return str(buf[p:end], "utf-8"), end
+    except UnicodeDecodeError as e:
+        raise ProtocolDecodeError(f"invalid UTF-8 in string at offset {pos}: {e.reason}") from None
 
 
 def read_compact_string(buf: Any, pos: int) -> tuple[str, int]:
-    n, p = _compact_len(buf, pos)
-    _body(buf, p, n, False, "compact string", pos)
-    return _utf8(buf[p:p + n], pos), p + n
+    try:
+        b = buf[pos]
+    except IndexError:
+        raise _truncated("compact string length", pos, 1, 0) from None
+    if 0 < b < 0x80:
+        n, p = b - 1, pos + 1
+    else:
+        n, p = _compact_len(buf, pos)
+    end = p + n
+    if n < 0 or end > len(buf):
+        _body(buf, p, n, False, "compact string", pos)
+    try:
+        return str(buf[p:end], "utf-8"), end
+    except UnicodeDecodeError as e:
+        raise ProtocolDecodeError(f"invalid UTF-8 in string at offset {pos}: {e.reason}") from None
 
 
 def read_compact_nullable_string(buf: Any, pos: int) -> tuple[str | None, int]:
-    n, p = _compact_len(buf, pos)
-    if n == -1:
-        return None, p
-    _body(buf, p, n, True, "compact string", pos)
-    return _utf8(buf[p:p + n], pos), p + n
+    try:
+        b = buf[pos]
+    except IndexError:
+        raise _truncated("compact string length", pos, 1, 0) from None
+    if b == 0:
+        return None, pos + 1
+    if b < 0x80:
+        n, p = b - 1, pos + 1
+    else:
+        n, p = _compact_len(buf, pos)
+        if n == -1:
+            return None, p
+    end = p + n
+    if n < 0 or end > len(buf):
+        _body(buf, p, n, True, "compact string", pos)
+    try:
+        return str(buf[p:end], "utf-8"), end
+    except UnicodeDecodeError as e:
+        raise ProtocolDecodeError(f"invalid UTF-8 in string at offset {pos}: {e.reason}") from None
 
-
-# ---------------------------------------------------------------- bytes and records
 
 def read_bytes(buf: Any, pos: int) -> tuple[bytes, int]:
     n, p = _classic_len32(buf, pos, "bytes")
@@ -232,6 +268,47 @@ def read_compact_array_length(buf: Any, pos: int, nullable: bool = False) -> tup
     n, p = _compact_len(buf, pos)
     _body(buf, p, n, nullable, "compact array", pos)
     return n, p
+
+
+def fixed_array_reader(fmt: str, compact: bool, nullable: bool) -> Reader:
+    """Reader of an array of one fixed-width primitive (struct code ``fmt``) -> list."""
+    size = struct.calcsize(">" + fmt)
+    cache: dict[int, struct.Struct] = {}
+    alen = read_compact_array_length if compact else read_array_length
+
+    def read(buf: Any, pos: int) -> tuple[list | None, int]:
+        n, pos = alen(buf, pos, nullable)
+        if n < 0:
+            return None, pos
+        s = cache.get(n)
+        if s is None:
+            s = struct.Struct(f">{n}{fmt}")
+            if n <= 256:
+                cache[n] = s
+        try:
+            return list(s.unpack_from(buf, pos)), pos + n * size
+        except struct.error:
+            raise _truncated(f"array of {n} {fmt!r}", pos, n * size, max(len(buf) - pos, 0)) from None
+
+    return read
+
+
+def fixed_array_writer(fmt: str, compact: bool) -> Callable[[Any], bytes]:
+    """Writer of a non-null array of a fixed-width primitive: length prefix + elements."""
+    cache: dict[int, struct.Struct] = {}
+
+    def write(values: Any) -> bytes:
+        n = len(values)
+        s = cache.get(n)
+        if s is None:
+            s = struct.Struct(f">{n}{fmt}")
+            if n <= 256:
+                cache[n] = s
+        if compact:
+            return (_UVARINTS[n + 1] if n < 127 else encode_uvarint(n + 1)) + s.pack(*values)
+        return _pack_i(n) + s.pack(*values)
+
+    return write
 
 
 # ---------------------------------------------------------------- tagged fields

@@ -568,6 +568,10 @@ class _Gen:
             sub = self.const(t.codec(v, flex).raw_decode, "_d")
             return [f"{ind}{target}, pos = {sub}(buf, pos)"]
         assert isinstance(t, ArrayOf)
+        el = t.element
+        if isinstance(el, Primitive) and el.fixed and el is not UUID:
+            rd = self.const(P.fixed_array_reader(el.fmt, compact, nullable), "_ra")
+            return [f"{ind}{target}, pos = {rd}(buf, pos)"]
         n, lst = self.tmp(), self.tmp()
         lines = [f"{ind}{n}, pos = {'_calen' if compact else '_alen'}(buf, pos, {nullable})"]
         lines.append(f"{ind}if {n} < 0:")
@@ -575,10 +579,6 @@ class _Gen:
         lines.append(f"{ind}else:")
         el = t.element
         i2 = ind + "    "
-        if isinstance(el, Primitive) and el.fixed and el is not UUID:
-            lines.append(f"{i2}{target} = list(_unpack('>%d{el.fmt}' % {n}, buf, pos)); "
-                         f"pos += {n} * {el.size}")
-            return lines
         x = self.tmp()
         lines.append(f"{i2}{lst} = []")
         lines.append(f"{i2}for _i in range({n}):")
@@ -622,11 +622,12 @@ class _Gen:
             lines.append(f"{ind}    _a({alen}(None))")
             lines.append(f"{ind}else:")
             i2 = ind + "    "
-        lines.append(f"{i2}_a({alen}(len({val})))")
         el = t.element
         if isinstance(el, Primitive) and el.fixed and el is not UUID:
-            lines.append(f"{i2}_a(_pack('>%d{el.fmt}' % len({val}), *{val}))")
+            wr = self.const(P.fixed_array_writer(el.fmt, compact), "_wa")
+            lines.append(f"{i2}_a({wr}({val}))")
             return lines
+        lines.append(f"{i2}_a({alen}(len({val})))")
         x = self.tmp()
         if isinstance(el, Struct):
             sub = self.const(el.codec(v, flex).encode_into, "_e")
