@@ -1,0 +1,354 @@
+"""Log: one partition's replica log (Kafka's ``Log``).
+
+Adds to ``LocalLog`` the state Kafka keeps per log: log start offset, high
+watermark, leader epoch cache, record validation and offset assignment,
+retention, and timestamp lookups. Appends and reads are synchronous and meant to
+run on the event loop; ``flush``, ``delete_pending_files`` and ``delete`` block
+on the disk and are what the broker runs in its executor.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from kafkapy.common.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, NO_TIMESTAMP, TopicPartition
+from kafkapy.protocol.records import RecordsError, read_entry, records_of
+
+from .checkpoint import LEADER_EPOCH_CHECKPOINT_FILE, LeaderEpochCheckpointFile
+from .config import LogConfig
+from .epoch_cache import UNDEFINED_EPOCH, LeaderEpochFileCache
+from .errors import CorruptRecordError, OffsetOutOfRangeError, RecordBatchTooLargeError
+from .loader import load_segments
+from .local_log import LocalLog, parse_topic_partition_name
+from .segment import FetchDataInfo, LogOffsetMetadata, LogSegment
+from .validator import LogAppendInfo, analyze_follower_records, validate_and_assign_offsets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TimestampAndOffset:
+    timestamp: int
+    offset: int
+    leader_epoch: int = UNDEFINED_EPOCH
+
+
+def _first_record_at(data: bytes, timestamp: int, start_offset: int) -> tuple[int, int] | None:
+    info = read_entry(data, 0)
+    if info is None:
+        return None
+    try:
+        for r in records_of(data, info):
+            if r.timestamp >= timestamp and r.offset >= start_offset:
+                return r.timestamp, r.offset
+    except RecordsError as exc:
+        raise CorruptRecordError(f"cannot read the records of the entry at offset {info.base_offset}: {exc}") \
+            from None
+    return None
+
+
+class Log:
+    """The replica log of one partition, stored in ``dir_path`` (``<topic>-<partition>``)."""
+
+    def __init__(self, dir_path: str, config: LogConfig, *, log_start_offset: int = 0, recovery_point: int = 0,
+                 had_clean_shutdown: bool = True, high_watermark: int | None = None,
+                 clock_ms: Callable[[], int] | None = None, topic_partition: TopicPartition | None = None,
+                 sync_checkpoints: bool = True) -> None:
+        os.makedirs(dir_path, exist_ok=True)
+        self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
+        tp = topic_partition or parse_topic_partition_name(os.path.basename(dir_path))
+        self.topic_partition = tp
+        self.config = config
+        start = time.monotonic()
+        self.leader_epoch_cache = LeaderEpochFileCache(
+            LeaderEpochCheckpointFile(os.path.join(dir_path, LEADER_EPOCH_CHECKPOINT_FILE)),
+            lambda: self.log_end_offset, sync=sync_checkpoints)
+        segments, loaded = load_segments(dir_path, tp, config, log_start_offset, recovery_point,
+                                         had_clean_shutdown, self.leader_epoch_cache, self._clock_ms())
+        self.local = LocalLog(dir_path, config, segments, loaded.recovery_point, loaded.next_offset_metadata,
+                              tp, self._clock_ms)
+        self._log_start_offset = loaded.log_start_offset
+        hw = loaded.next_offset_metadata.message_offset if high_watermark is None else high_watermark
+        self._high_watermark = min(max(hw, self._log_start_offset), self.log_end_offset)
+        self.unflushed_since_ms = None
+        log.info("Loaded log %s with %d segments, log start offset %d and log end offset %d in %.0f ms"
+                 "%s", self.name, len(segments), self._log_start_offset, self.log_end_offset,
+                 (time.monotonic() - start) * 1000,
+                 f" (recovered {loaded.recovered_segments} segments, truncated {loaded.truncated_bytes} bytes)"
+                 if loaded.recovered_segments else "")
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def dir_path(self) -> str:
+        return self.local.dir_path
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.local.dir_path)
+
+    @property
+    def log_start_offset(self) -> int:
+        return self._log_start_offset
+
+    @property
+    def log_end_offset(self) -> int:
+        return self.local.log_end_offset
+
+    @property
+    def log_end_offset_metadata(self) -> LogOffsetMetadata:
+        return self.local.next_offset_metadata
+
+    @property
+    def high_watermark(self) -> int:
+        return self._high_watermark
+
+    @property
+    def recovery_point(self) -> int:
+        return self.local.recovery_point
+
+    @property
+    def size_in_bytes(self) -> int:
+        return self.local.size_in_bytes
+
+    @property
+    def num_segments(self) -> int:
+        return len(self.local.segments)
+
+    @property
+    def segments(self) -> list[LogSegment]:
+        return list(self.local.segments)
+
+    @property
+    def active_segment(self) -> LogSegment:
+        return self.local.active_segment
+
+    @property
+    def latest_epoch(self) -> int:
+        return self.leader_epoch_cache.latest_epoch
+
+    @property
+    def last_flush_ms(self) -> int:
+        return self.local.last_flush_ms
+
+    @property
+    def unflushed_messages(self) -> int:
+        return self.local.unflushed_messages
+
+    def update_config(self, config: LogConfig) -> None:
+        self.config = config
+        self.local.update_config(config)
+
+    def update_high_watermark(self, hw: int) -> int:
+        """Set the high watermark (clamped to [log start offset, log end offset]); returns it."""
+        self._high_watermark = min(max(hw, self._log_start_offset), self.log_end_offset)
+        return self._high_watermark
+
+    def maybe_increment_high_watermark(self, hw: int) -> bool:
+        if hw > self._high_watermark:
+            self.update_high_watermark(hw)
+            return True
+        return False
+
+    def offset_metadata(self, offset: int) -> LogOffsetMetadata:
+        return self.local.offset_metadata(offset)
+
+    # -- appends ----------------------------------------------------------------------------
+    def append_as_leader(self, records, leader_epoch: int, *, require_single_v2_batch: bool = False,
+                         allow_zstd: bool = True, from_client: bool = True) -> LogAppendInfo:
+        """Validate ``records`` (a writable buffer, patched in place), assign offsets and append."""
+        now = self._clock_ms()
+        result = validate_and_assign_offsets(
+            records, self.log_end_offset, now, self.config, leader_epoch,
+            require_single_v2_batch=require_single_v2_batch, allow_zstd=allow_zstd,
+            log_start_offset=self._log_start_offset, from_client=from_client)
+        info = result.info
+        if info.shallow_count == 0:
+            return info
+        self._append(result.records, info, info.first_offset, now)
+        return info
+
+    def append_as_follower(self, records) -> LogAppendInfo:
+        """Append entries that already carry offsets and epochs (replication); offsets must increase."""
+        view, info = analyze_follower_records(records, self.log_end_offset, self.config.max_message_bytes,
+                                              self._log_start_offset)
+        if info.shallow_count == 0:
+            return info
+        first = read_entry(view, 0)
+        roll_base = info.first_offset if first is not None and (first.magic == 2 or not first.is_compressed) \
+            else self.log_end_offset
+        self._append(view, info, roll_base, self._clock_ms())
+        return info
+
+    def _append(self, data, info: LogAppendInfo, roll_base: int, now: int) -> None:
+        size = len(data)
+        if size > self.config.segment_bytes:
+            raise RecordBatchTooLargeError(
+                f"message batch size is {size} bytes in append to partition {self.topic_partition}, which "
+                f"exceeds the maximum configured segment size of {self.config.segment_bytes}")
+        for epoch, start in info.epoch_starts:
+            if epoch > self.leader_epoch_cache.latest_epoch:
+                self.leader_epoch_cache.assign(epoch, start)
+        seg = self.local.active_segment
+        if seg.should_roll(self.config.segment_bytes, self.config.segment_ms, size, info.max_timestamp,
+                           info.last_offset, now):
+            self.local.roll(roll_base)
+        self.local.append(info.last_offset, info.max_timestamp, info.offset_of_max_timestamp, data)
+
+    def roll(self) -> LogSegment:
+        return self.local.roll()
+
+    def maybe_assign_epoch_start_offset(self, leader_epoch: int, start_offset: int) -> None:
+        self.leader_epoch_cache.assign(leader_epoch, start_offset)
+
+    def end_offset_for_epoch(self, leader_epoch: int) -> tuple[int, int]:
+        return self.leader_epoch_cache.end_offset_for(leader_epoch)
+
+    # -- reads ------------------------------------------------------------------------------
+    def read(self, start_offset: int, max_length: int, max_offset: int | None = None,
+             min_one_message: bool = True) -> FetchDataInfo:
+        """Whole entries from the one holding ``start_offset``, within ``max_length`` bytes and below ``max_offset``.
+
+        The first entry is returned whole even beyond ``max_length`` when ``min_one_message``.
+        Raises OffsetOutOfRangeError outside [log start offset, log end offset].
+        """
+        return self.local.read(start_offset, max_length, max_offset, min_one_message, self._log_start_offset)
+
+    def fetch_offset_by_timestamp(self, target_timestamp: int) -> TimestampAndOffset | None:
+        """ListOffsets: earliest (-2), latest (-1), or the first offset with timestamp >= target."""
+        if target_timestamp == EARLIEST_TIMESTAMP:
+            return TimestampAndOffset(NO_TIMESTAMP, self._log_start_offset,
+                                      self.leader_epoch_cache.epoch_for_offset(self._log_start_offset))
+        if target_timestamp == LATEST_TIMESTAMP:
+            return TimestampAndOffset(NO_TIMESTAMP, self.log_end_offset, self.leader_epoch_cache.latest_epoch)
+        for seg in self.local.segments:
+            if seg.size == 0 or seg.largest_timestamp < target_timestamp:
+                continue
+            found = seg.find_offset_by_timestamp(target_timestamp, self._log_start_offset, _first_record_at)
+            if found is not None:
+                ts, offset = found
+                return TimestampAndOffset(ts, offset, self.leader_epoch_cache.epoch_for_offset(offset))
+        return None
+
+    # -- truncation -----------------------------------------------------------------------
+    def truncate_to(self, target_offset: int) -> bool:
+        """Remove every offset >= ``target_offset`` (follower truncation); returns whether anything went."""
+        if target_offset < 0:
+            raise ValueError(f"cannot truncate partition {self.topic_partition} to a negative offset "
+                             f"({target_offset})")
+        if target_offset >= self.log_end_offset:
+            return False
+        first = self.local.segments.first_segment
+        log.info("Truncating %s to offset %d", self.name, target_offset)
+        if first is not None and first.base_offset > target_offset:
+            self.truncate_fully_and_start_at(target_offset)
+            return True
+        self.local.truncate_to(target_offset)
+        self.leader_epoch_cache.truncate_from_end(self.log_end_offset)
+        self._log_start_offset = min(self._log_start_offset, self.log_end_offset)
+        self._high_watermark = min(self._high_watermark, self.log_end_offset)
+        return True
+
+    def truncate_fully_and_start_at(self, new_offset: int) -> None:
+        log.info("Truncating %s fully and starting at offset %d", self.name, new_offset)
+        self.local.truncate_fully_and_start_at(new_offset)
+        self.leader_epoch_cache.clear_and_flush()
+        self._log_start_offset = new_offset
+        self._high_watermark = new_offset
+
+    # -- log start offset and retention --------------------------------------------------
+    def maybe_increment_log_start_offset(self, new_log_start_offset: int, reason: str = "") -> bool:
+        if new_log_start_offset > self._high_watermark:
+            raise OffsetOutOfRangeError(
+                f"cannot increment the log start offset of {self.topic_partition} to {new_log_start_offset}: "
+                f"it is above the high watermark {self._high_watermark}")
+        if new_log_start_offset <= self._log_start_offset:
+            return False
+        log.info("Incremented log start offset of %s to %d%s", self.name, new_log_start_offset,
+                 f" due to {reason}" if reason else "")
+        self._log_start_offset = new_log_start_offset
+        self.leader_epoch_cache.truncate_from_start(new_log_start_offset)
+        return True
+
+    def delete_records_before(self, offset: int) -> int:
+        """DeleteRecords: advance the log start offset (segments go with the next retention check)."""
+        self.maybe_increment_log_start_offset(offset, "delete records")
+        return self._log_start_offset
+
+    def _deletable_segments(self, predicate: Callable[[LogSegment, LogSegment | None], bool]) -> list[LogSegment]:
+        out: list[LogSegment] = []
+        segs = list(self.local.segments)
+        hw = self._high_watermark
+        for i, seg in enumerate(segs):
+            nxt = segs[i + 1] if i + 1 < len(segs) else None
+            upper = nxt.base_offset if nxt is not None else self.log_end_offset
+            last_and_empty = nxt is None and seg.size == 0
+            if hw >= upper and not last_and_empty and predicate(seg, nxt):
+                out.append(seg)
+            else:
+                break
+        return out
+
+    def _delete_segments(self, deletable: list[LogSegment], reason: str) -> int:
+        if not deletable:
+            return 0
+        if len(deletable) == len(self.local.segments):
+            self.local.roll()
+        for seg in deletable:
+            log.info("Deleting segment %s of %s: %s", seg.base_offset, self.name, reason)
+        self.local.remove_and_delete_segments(deletable, async_delete=True)
+        first = self.local.segments.first_segment
+        assert first is not None
+        if first.base_offset > self._log_start_offset:
+            self._log_start_offset = first.base_offset
+            self.leader_epoch_cache.truncate_from_start(first.base_offset)
+        return len(deletable)
+
+    def delete_old_segments(self, now_ms: int | None = None) -> int:
+        """Apply retention (time, size, log start offset); returns the number of segments deleted."""
+        now = self._clock_ms() if now_ms is None else now_ms
+        deleted = 0
+        cfg = self.config
+        if cfg.delete and cfg.retention_ms >= 0:
+            retention_ms = cfg.retention_ms
+            deleted += self._delete_segments(
+                self._deletable_segments(lambda s, _n: now - s.largest_timestamp > retention_ms),
+                f"retention time {retention_ms} ms breached")
+        if cfg.delete and cfg.retention_bytes >= 0:
+            diff = self.size_in_bytes - cfg.retention_bytes
+            if diff > 0:
+                state = {"diff": diff}
+
+                def size_breached(seg: LogSegment, _n) -> bool:
+                    if state["diff"] - seg.size >= 0:
+                        state["diff"] -= seg.size
+                        return True
+                    return False
+                deleted += self._delete_segments(self._deletable_segments(size_breached),
+                                                 f"retention size {cfg.retention_bytes} breached")
+        start = self._log_start_offset
+        deleted += self._delete_segments(
+            self._deletable_segments(lambda s, n: n is not None and n.base_offset <= start),
+            f"log start offset {start} breached")
+        return deleted
+
+    def delete_pending_files(self, now_ms: int | None = None) -> int:
+        return self.local.delete_pending_files(now_ms)
+
+    # -- flush, close, delete --------------------------------------------------------------
+    def flush(self, offset: int | None = None) -> bool:
+        """fsync segments up to ``offset`` (default: the log end) and move the recovery point."""
+        return self.local.flush(self.log_end_offset if offset is None else offset)
+
+    def close(self) -> None:
+        self.local.close()
+
+    def delete(self) -> None:
+        """Close and remove every file of this log (blocking)."""
+        self.local.delete_all_files()
+
+    def __repr__(self) -> str:
+        return (f"Log({self.name}, start={self._log_start_offset}, end={self.log_end_offset}, "
+                f"hw={self._high_watermark}, segments={len(self.local.segments)})")
