@@ -318,11 +318,11 @@ class Codec:
     """
 
     __slots__ = ("name", "version", "flexible", "decode", "encode", "encode_chunks", "encode_into",
-                 "raw_decode", "source")
+                 "raw_decode", "raw_encode", "source")
 
     def __init__(self, name: str, version: int, flexible: bool, decode: Callable, encode: Callable,
                  encode_chunks: Callable, encode_into: Callable, raw_decode: Callable | None = None,
-                 source: str = "") -> None:
+                 raw_encode: Callable | None = None, source: str = "") -> None:
         self.name = name
         self.version = version
         self.flexible = flexible
@@ -331,6 +331,7 @@ class Codec:
         self.encode_chunks = encode_chunks
         self.encode_into = encode_into
         self.raw_decode = raw_decode or decode  # (memoryview, pos) -> (obj, end), no conversion
+        self.raw_encode = raw_encode or encode_into  # (obj, out) without error translation
         self.source = source  # the generated Python source, for debugging
 
     def __repr__(self) -> str:
@@ -610,7 +611,7 @@ class _Gen:
             writer = self.const(_string_io(compact, nullable, "string")[1], "_w")
             return [f"{ind}_a({writer}({expr}))"]
         if isinstance(t, Struct):
-            sub = self.const(t.codec(v, flex).encode_into, "_e")
+            sub = self.const(t.codec(v, flex).raw_encode, "_e")
             return [f"{ind}{sub}({expr}, out)"]
         assert isinstance(t, ArrayOf)
         val = self.tmp()
@@ -630,7 +631,7 @@ class _Gen:
         lines.append(f"{i2}_a({alen}(len({val})))")
         x = self.tmp()
         if isinstance(el, Struct):
-            sub = self.const(el.codec(v, flex).encode_into, "_e")
+            sub = self.const(el.codec(v, flex).raw_encode, "_e")
             lines.append(f"{i2}for {x} in {val}:")
             lines.append(f"{i2}    {sub}({x}, out)")
             return lines
@@ -741,7 +742,7 @@ def compile_codec(s: Struct, version: int, flexible: bool) -> Codec:
     raw_enc = g.ns["_enc"]
     label = f"{sname} v{version}"
     return Codec(sname, version, flexible, *_wrappers(label, raw_dec, raw_enc),
-                 raw_decode=raw_dec, source=src)
+                 raw_decode=raw_dec, raw_encode=raw_enc, source=src)
 
 
 def _wrappers(label: str, raw_dec: Callable, raw_enc: Callable) -> tuple[Callable, ...]:
