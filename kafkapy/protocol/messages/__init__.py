@@ -14,9 +14,9 @@ from kafkapy.protocol.schema import ApiSpec, Codec
 
 logger = logging.getLogger(__name__)
 
-# While the schema modules of keys 19..64 are being written, a missing module is tolerated
-# (logged at DEBUG). Flipped to False once every key 0..64 has its module.
-_TOLERATE_MISSING = True
+# Every key 0..64 has its module; a missing one is an import error (set True only while
+# bringing up new modules).
+_TOLERATE_MISSING = False
 
 APIS: dict[int, ApiSpec] = {}
 
