@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from decimal import Decimal
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ __all__ = [
     "Importance", "HIGH", "MEDIUM", "LOW", "REQUIRED", "READ_ONLY", "PER_BROKER", "CLUSTER_WIDE",
     "Password", "ConfigError", "Validator", "at_least", "between", "one_of", "non_empty_string",
     "list_of", "non_empty_list", "all_of", "validator", "ConfigKey", "ConfigDef", "ParseResult",
-    "AbstractConfig", "attr_name", "parse_value", "format_value", "parse_properties",
+    "AbstractConfig", "attr_name", "parse_value", "format_value", "java_double", "parse_properties",
     "load_properties", "dump_properties",
 ]
 
@@ -411,7 +412,7 @@ def parse_value(name: str, type_: Type, value: Any) -> Any:
 
 
 def format_value(value: Any, type_: Type | None = None) -> str:
-    """Render a parsed value the way Kafka prints configs ("null", "true", "a,b", "[hidden]")."""
+    """Render a parsed value the way Kafka writes configs ("null", "true", "a,b", "[hidden]", "1.0E7")."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -419,14 +420,26 @@ def format_value(value: Any, type_: Type | None = None) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     if isinstance(value, float):
-        if value == float("inf"):
-            return "Infinity"
-        if value == -float("inf"):
-            return "-Infinity"
-        if value != value:
-            return "NaN"
-        return repr(value)
+        return java_double(value)
     return str(value)
+
+
+def java_double(value: float) -> str:
+    """A double as Java's Double.toString writes it (shortest digits; E notation outside [1e-3, 1e7))."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "-0.0" if str(value).startswith("-") else "0.0"
+    magnitude = abs(value)
+    if 1e-3 <= magnitude < 1e7:
+        return repr(value)
+    sign, digits, exponent = Decimal(repr(value)).as_tuple()
+    text = "".join(map(str, digits)).rstrip("0") or "0"
+    exp10 = len(digits) - 1 + int(exponent)
+    mantissa = text[0] + "." + (text[1:] or "0")
+    return ("-" if sign else "") + f"{mantissa}E{exp10}"
 
 
 def attr_name(name: str) -> str:
@@ -664,7 +677,7 @@ class AbstractConfig:
         lines = [title or f"{type(self).__name__} values: "]
         for name in sorted(self._values):
             key = self.config_def[name]
-            lines.append(f"\t{name} = {format_value(self._values[name], key.type)}")
+            lines.append(f"\t{name} = {_java_to_string(self._values[name])}")
         log.info("%s", "\n".join(lines))
 
     def __eq__(self, other: object) -> bool:
@@ -677,6 +690,13 @@ class AbstractConfig:
         set_values = ", ".join(f"{k}={format_value(self._values[k])}"
                                for k in self._originals if k in self._values)
         return f"{type(self).__name__}({set_values})"
+
+
+def _java_to_string(value: Any) -> str:
+    # How Kafka's startup dump prints a parsed value: lists as "[a, b]", the rest as configs are written.
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return format_value(value)
 
 
 def _defined_in_hierarchy(cls: type, attr: str) -> bool:

@@ -83,6 +83,10 @@ def test_format_value():
     assert format_value(("a", "b")) == "a,b"
     assert format_value(Password("x")) == "[hidden]"
     assert format_value(0.5) == "0.5"
+    assert format_value(1.7976931348623157e308) == "1.7976931348623157E308"
+    assert format_value(1e7) == "1.0E7"
+    assert format_value(1e-4) == "1.0E-4"
+    assert format_value(float("inf")) == "Infinity"
 
 
 @settings(max_examples=100, deadline=None)
@@ -271,7 +275,7 @@ def test_log_values(caplog):
     assert "\tzookeeper.connect = zk:2181" in body
     assert "\tssl.key.password = [hidden]" in body
     assert "\tlog.retention.ms = null" in body
-    assert "\tlog.cleanup.policy = delete" in body
+    assert "\tlog.cleanup.policy = [delete]" in body
     assert "topsecret" not in text
 
 
