@@ -179,8 +179,8 @@ def load_segments(dir_path: str, tp: TopicPartition, config: LogConfig, log_star
         unflushed = not had_clean_shutdown and (next_seg_base is None or next_seg_base > recovery_point)
         if not need and not unflushed:
             try:
-                seg.sanity_check(full=last or not had_clean_shutdown)
-            except (InvalidOffsetIndexError, LogError, ValueError) as exc:
+                seg.sanity_check(full=last or not had_clean_shutdown, upper_offset=next_seg_base)
+            except (InvalidOffsetIndexError, LogError, ValueError, OSError) as exc:
                 log.warning("Found a corrupted index of %s (%s): rebuilding it", seg.log_path, exc)
                 need = True
         elif need:

@@ -123,11 +123,11 @@ class OffsetIndex(AbstractIndex):
             raise InvalidOffsetIndexError(f"index file {self.path} points past the end of its log "
                                           f"({self._pos(self.entries - 1)} >= {log_size})")
 
-    def full_check(self, log_size: int, next_offset: int) -> None:
-        """Check every entry: increasing offsets and positions, within the log."""
+    def full_check(self, log_size: int, next_offset: int | None) -> None:
+        """Check every entry: increasing offsets and positions, within the log (and below ``next_offset``)."""
         self.sanity_check(log_size)
         prev_rel, prev_pos = -1, -1
-        limit_rel = next_offset - self.base_offset
+        limit_rel = _INT32_MAX + 1 if next_offset is None else next_offset - self.base_offset
         for rel, pos in _ENTRY.iter_unpack(self._mm[:self.entries * 8]) if self.entries else ():
             if rel <= prev_rel or pos <= prev_pos or rel >= limit_rel or pos >= log_size or rel < 0:
                 raise InvalidOffsetIndexError(

@@ -23,7 +23,7 @@ from kafkapy.protocol.records import (
 )
 
 from .errors import CorruptRecordError, LogSegmentOffsetOverflowError
-from .offset_index import OffsetIndex
+from .offset_index import InvalidOffsetIndexError, OffsetIndex
 from .time_index import TimeIndex, TimestampOffset
 
 log = logging.getLogger(__name__)
@@ -426,15 +426,33 @@ class LogSegment:
         self.rolling_based_timestamp = None
         return truncated
 
-    def sanity_check(self, full: bool = False) -> None:
-        """Raise when an index cannot belong to this segment (the caller then recovers it)."""
+    def sanity_check(self, full: bool = False, upper_offset: int | None = None) -> None:
+        """Raise when an index cannot belong to this segment (the caller then recovers it).
+
+        The cheap check looks at the file sizes and the last entries (``upper_offset``: the
+        next segment's base offset); ``full`` checks every entry against the log.
+        """
         if full:
+            self.offset_index.full_check(self.size, None)
             next_offset = self.read_next_offset()
             self.offset_index.full_check(self.size, next_offset)
             self.time_index.full_check(next_offset)
         else:
             self.offset_index.sanity_check(self.size)
-            self.time_index.sanity_check()
+            self.time_index.sanity_check(upper_offset)
+            oi = self.offset_index
+            if oi.entries and upper_offset is not None and oi.last_offset >= upper_offset:
+                raise InvalidOffsetIndexError(f"index file {oi.path} has last offset {oi.last_offset} beyond "
+                                              f"the next segment's base offset {upper_offset}")
+            if oi.entries > 1:
+                a, b = oi.entry(oi.entries - 2), oi.entry(oi.entries - 1)
+                if not (a.offset < b.offset and a.position < b.position):
+                    raise InvalidOffsetIndexError(f"index file {oi.path} has unordered last entries")
+            ti = self.time_index
+            if ti.entries > 1:
+                a2, b2 = ti.entry(ti.entries - 2), ti.entry(ti.entries - 1)
+                if not (a2.timestamp < b2.timestamp and a2.offset <= b2.offset):
+                    raise InvalidOffsetIndexError(f"time index file {ti.path} has unordered last entries")
 
     def truncate_to(self, offset: int) -> int:
         """Drop every entry whose last offset is >= ``offset``; returns the bytes removed."""
