@@ -304,6 +304,9 @@ class KafkaController:
     async def _process_expire(self, event: ev.Expire) -> None:
         was_active = self.is_active
         self.active_controller_id = -1
+        reset_watches = getattr(self.zk, "reset_watches", None)
+        if reset_watches is not None:
+            reset_watches()
         if was_active or self.context.live_brokers:
             await self._on_controller_resignation()
 
