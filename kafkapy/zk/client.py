@@ -184,13 +184,14 @@ class ZkClient:
     """Asyncio-facing ZooKeeper client. Create it, then `await start()` on the loop."""
 
     def __init__(self, connect_string: str, *, session_timeout_ms: int = 18000,
-                 connection_timeout_ms: int | None = None,
+                 connection_timeout_ms: int | None = None, create_chroot: bool = True,
                  on_state_change: Callable[[ZkState], None] | None = None,
                  on_session_lost: Callable[[], None] | None = None,
                  on_new_session: Callable[[], None] | None = None) -> None:
         self.connect_string = connect_string
         self.hosts, self.chroot = split_chroot(connect_string)
         self.session_timeout_ms = session_timeout_ms
+        self.create_chroot = create_chroot
         self.connection_timeout_ms = (session_timeout_ms if connection_timeout_ms is None
                                       else connection_timeout_ms)
         self._state_listeners: list[Callable[[ZkState], None]] = []
@@ -243,7 +244,7 @@ class ZkClient:
         """Connect (creating the chroot path if missing); raises ZkTimeoutError."""
         self._loop = asyncio.get_running_loop()
         timeout_s = (timeout_ms if timeout_ms is not None else self.connection_timeout_ms) / 1000
-        if self.chroot:
+        if self.chroot and self.create_chroot:
             await self._ensure_chroot(timeout_s)
         self._kazoo = self._new_kazoo(self.connect_string)
         self._kazoo.add_listener(self._on_kazoo_state)
