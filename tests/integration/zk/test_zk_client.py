@@ -185,3 +185,38 @@ def test_works_under_uvloop(zk_chroot: str) -> None:
         finally:
             await zk.stop()
     uvloop.run(asyncio.wait_for(main(), 30))
+
+
+def test_connection_loss_suspends_and_keeps_session(tmp_path, arun) -> None:
+    """A server restart within the session timeout: SUSPENDED then CONNECTED with the
+    same session (no new-session callback); dropped watches fire as NONE."""
+    from kafkapy.testing.zookeeper import ZooKeeperServer
+
+    server = ZooKeeperServer(tmp_path / "zk").start()
+    try:
+        async def main() -> None:
+            states: asyncio.Queue[ZkState] = asyncio.Queue()
+            renewed: list[bool] = []
+            zk = ZkClient(server.connect_string + "/c", session_timeout_ms=10000,
+                          on_state_change=states.put_nowait, on_new_session=lambda: renewed.append(True))
+            await zk.start()
+            try:
+                assert await states.get() is ZkState.CONNECTED
+                session = zk.session_id
+                events: asyncio.Queue[ZkWatchEvent] = asyncio.Queue()
+                await zk.exists("/w", watch=events.put_nowait)
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(None, server.kill)
+                assert await states.get() is ZkState.SUSPENDED
+                assert (await events.get()).kind == "NONE"
+                await loop.run_in_executor(None, server.restart)
+                assert await states.get() is ZkState.CONNECTED
+                assert zk.session_id == session and not renewed
+                await zk.exists("/w", watch=events.put_nowait)
+                await zk.create("/w", b"")
+                assert await events.get() == ZkWatchEvent("CREATED", "/w")
+            finally:
+                await zk.stop()
+        arun(main, timeout_s=60)
+    finally:
+        server.stop()
