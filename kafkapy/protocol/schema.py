@@ -318,11 +318,12 @@ class Codec:
     """
 
     __slots__ = ("name", "version", "flexible", "decode", "encode", "encode_chunks", "encode_into",
-                 "raw_decode", "raw_encode", "source")
+                 "raw_decode", "raw_encode", "checked_decode", "source")
 
     def __init__(self, name: str, version: int, flexible: bool, decode: Callable, encode: Callable,
                  encode_chunks: Callable, encode_into: Callable, raw_decode: Callable | None = None,
-                 raw_encode: Callable | None = None, source: str = "") -> None:
+                 raw_encode: Callable | None = None, checked_decode: Callable | None = None,
+                 source: str = "") -> None:
         self.name = name
         self.version = version
         self.flexible = flexible
@@ -332,6 +333,8 @@ class Codec:
         self.encode_into = encode_into
         self.raw_decode = raw_decode or decode  # (memoryview, pos) -> (obj, end), no conversion
         self.raw_encode = raw_encode or encode_into  # (obj, out) without error translation
+        # the field-by-field decoder used to explain a failure of the fast one (tests use it too)
+        self.checked_decode = checked_decode or self.raw_decode
         self.source = source  # the generated Python source, for debugging
 
     def __repr__(self) -> str:
@@ -641,12 +644,24 @@ class _Gen:
         return lines
 
 
+    def tag_functions(self, f: Field) -> tuple[Callable, Callable]:
+        """(reader, writer) of one tagged field's value: reader(buf, pos) -> (v, pos),
+        writer(v) -> bytes."""
+        rsrc = ["def _tr(buf, pos):"] + self.read(f.type, f, "_v", "    ") + ["    return _v, pos"]
+        wsrc = (["def _tw(v):", "    out = []", "    _a = out.append"]
+                + self.write(f.type, f, "v", "    ") + ["    return b''.join(out)"])
+        ns2 = dict(self.ns)
+        exec("\n".join(rsrc) + "\n" + "\n".join(wsrc), ns2)  # noqa: S102
+        return ns2["_tr"], ns2["_tw"]
+
+
 def _is_fixed(f: Field) -> bool:
     return isinstance(f.type, Primitive) and f.type.fixed
 
 
-def compile_codec(s: Struct, version: int, flexible: bool) -> Codec:
-    """Compile ``s`` at ``version`` into straight-line decode/encode functions."""
+def _compile_checked(s: Struct, version: int, flexible: bool) -> tuple[Callable, Callable, str]:
+    """One decode and one encode function for ``s`` alone (nested structs are calls); the
+    decoder tracks the field being read so errors name their path."""
     g = _Gen(s, version, flexible)
     regular = [f for f in s.fields if f.present(version) and not f.tagged(version)]
     tagged = sorted((f for f in s.fields if f.present(version) and f.tagged(version) and flexible),
@@ -705,15 +720,10 @@ def compile_codec(s: Struct, version: int, flexible: bool) -> Codec:
         if tagged:
             enc.append("    _tg = []")
         for f in tagged:
-            # a reader function and an encoder function per tagged field
-            rsrc = ["def _tr(buf, pos):"] + g.read(f.type, f, "_v", "    ") + ["    return _v, pos"]
-            wsrc = (["def _tw(v):", "    out = []", "    _a = out.append"]
-                    + g.write(f.type, f, "v", "    ") + ["    return b''.join(out)"])
-            ns2 = dict(g.ns)
-            exec("\n".join(rsrc) + "\n" + "\n".join(wsrc), ns2)  # noqa: S102
-            known[f.tag] = ns2["_tr"]  # type: ignore[index]
+            tr, tw_fn = g.tag_functions(f)
+            known[f.tag] = tr  # type: ignore[index]
             names[f.tag] = f.name  # type: ignore[index]
-            tw = g.const(ns2["_tw"], "_tw")
+            tw = g.const(tw_fn, "_tw")
             dv = g.const(f.default, "_dv")
             enc.append(f"    if o.{f.name} != {dv}:")
             enc.append(f"        _tg.append(({f.tag}, {tw}(o.{f.name})))")
@@ -738,11 +748,215 @@ def compile_codec(s: Struct, version: int, flexible: bool) -> Codec:
         enc.append("    pass")
     src = "\n".join(dec) + "\n\n" + "\n".join(enc) + "\n"
     exec(src, g.ns)  # noqa: S102 - generated from our own declarations
+    return g.ns["_dec"], g.ns["_enc"], src
+
+
+def compile_codec(s: Struct, version: int, flexible: bool) -> Codec:
+    """Compile ``s`` at ``version``: a fast decoder/encoder with every nested struct inlined,
+    plus a checked decoder that re-reads input the fast one rejected to name the failing field."""
+    checked_dec, _checked_enc, _ = _compile_checked(s, version, flexible)
+    g = _Inline(s, version, flexible)
+    g.ns["_checked"] = checked_dec
+    dec = ["def _dec(buf, pos):", "    _pos0 = pos", "    try:"]
+    dec += g.dec_struct(s, "o", "        ")
+    dec += ["        return o, pos",
+            "    except _FAST_ERRS as e:",
+            "        _checked(buf, _pos0)  # raises ProtocolDecodeError with the field path",
+            f"        raise _ctx(e, {s.name or 'struct'!r}, '', 0) from None"]
+    enc = ["def _enc(o, out):", "    _a = out.append"] + (g.enc_struct(s, "o", "    ") or ["    pass"])
+    src = "\n".join(dec) + "\n\n" + "\n".join(enc) + "\n"
+    exec(src, g.ns)  # noqa: S102 - generated from our own declarations
     raw_dec = g.ns["_dec"]
     raw_enc = g.ns["_enc"]
+    sname = s.name or "struct"
     label = f"{sname} v{version}"
     return Codec(sname, version, flexible, *_wrappers(label, raw_dec, raw_enc),
-                 raw_decode=raw_dec, raw_encode=raw_enc, source=src)
+                 raw_decode=raw_dec, raw_encode=raw_enc, checked_decode=checked_dec, source=src)
+
+
+_FAST_ERRS = (ProtocolDecodeError, struct.error, UnicodeDecodeError, IndexError)
+_ARRAY_STRUCTS: dict[str, list[struct.Struct]] = {}
+
+
+def _array_structs(fmt: str) -> list[struct.Struct]:
+    """Precompiled structs for 0..127 elements of ``fmt``."""
+    lst = _ARRAY_STRUCTS.get(fmt)
+    if lst is None:
+        lst = _ARRAY_STRUCTS[fmt] = [struct.Struct(f">{n}{fmt}") for n in range(128)]
+    return lst
+
+
+def _split(s: Struct, version: int, flexible: bool) -> tuple[list[Field], list[Field], list[Field]]:
+    regular = [f for f in s.fields if f.present(version) and not f.tagged(version)]
+    tagged = sorted((f for f in s.fields if f.present(version) and f.tagged(version) and flexible),
+                    key=lambda f: f.tag)  # type: ignore[arg-type, return-value]
+    absent = [f for f in s.fields if f not in regular and f not in tagged]
+    return regular, tagged, absent
+
+
+def _groups(fields: list[Field]) -> list[list[Field]]:
+    groups: list[list[Field]] = []
+    for f in fields:
+        if _is_fixed(f) and groups and _is_fixed(groups[-1][0]):
+            groups[-1].append(f)
+        else:
+            groups.append([f])
+    return groups
+
+
+def _is_struct_array(t: Type) -> bool:
+    return isinstance(t, ArrayOf) and isinstance(t.element, Struct)
+
+
+def _is_fixed_array(t: Type) -> bool:
+    return (isinstance(t, ArrayOf) and isinstance(t.element, Primitive) and t.element.fixed
+            and t.element is not UUID)
+
+
+class _Inline(_Gen):
+    """Generates one function per message with nested structs inlined (the fast path)."""
+
+    def __init__(self, s: Struct, version: int, flexible: bool) -> None:
+        super().__init__(s, version, flexible)
+        self.ns["_FAST_ERRS"] = _FAST_ERRS
+        self.ns["_I32"] = struct.Struct(">i")
+        self.ns["_Struct"] = struct.Struct
+
+    def _fixed_group_dec(self, grp: list[Field], target: str, ind: str) -> list[str]:
+        fmt = ">" + "".join(f.type.fmt for f in grp)  # type: ignore[attr-defined]
+        st = self.const(struct.Struct(fmt), "_S")
+        targets, post = [], []
+        for f in grp:
+            if f.type is UUID:
+                t = self.tmp()
+                targets.append(t)
+                post.append(f"{ind}{target}.{f.name} = _UUID(bytes={t})")
+            else:
+                targets.append(f"{target}.{f.name}")
+        return ([f"{ind}{', '.join(targets)}, = {st}.unpack_from(buf, pos); "
+                 f"pos += {struct.calcsize(fmt)}"] + post)
+
+    def _count(self, f: Field, n: str, ind: str) -> list[str]:
+        """Read an array count into ``n`` (fast path for small counts)."""
+        compact = self.flexible and not f.never_compact
+        nullable = f.nullable(self.version)
+        b = self.tmp()
+        if compact:
+            return [f"{ind}{b} = buf[pos]",
+                    f"{ind}if 0 < {b} < 128:",
+                    f"{ind}    {n} = {b} - 1; pos += 1",
+                    f"{ind}else:",
+                    f"{ind}    {n}, pos = _calen(buf, pos, {nullable})"]
+        return [f"{ind}{n}, = _I32.unpack_from(buf, pos)",
+                f"{ind}if 0 <= {n} < 128:",
+                f"{ind}    pos += 4",
+                f"{ind}else:",
+                f"{ind}    {n}, pos = _alen(buf, pos, {nullable})"]
+
+    def dec_struct(self, s: Struct, target: str, ind: str) -> list[str]:
+        v, flex = self.version, self.flexible
+        regular, tagged, absent = _split(s, v, flex)
+        lines = [f"{ind}{target} = _new({self.const(s.cls, '_C')})"]
+        for grp in _groups(regular):
+            f = grp[0]
+            t = f.type
+            if _is_fixed(f):
+                lines += self._fixed_group_dec(grp, target, ind)
+            elif isinstance(t, Struct):
+                x = self.tmp()
+                lines += self.dec_struct(t, x, ind)
+                lines.append(f"{ind}{target}.{f.name} = {x}")
+            elif _is_struct_array(t):
+                n, lst, x = self.tmp(), self.tmp(), self.tmp()
+                lines += self._count(f, n, ind)
+                lines += [f"{ind}if {n} < 0:",
+                          f"{ind}    {target}.{f.name} = None",
+                          f"{ind}else:",
+                          f"{ind}    {lst} = []",
+                          f"{ind}    for _ in range({n}):"]
+                lines += self.dec_struct(t.element, x, ind + "        ")  # type: ignore[attr-defined]
+                lines += [f"{ind}        {lst}.append({x})",
+                          f"{ind}    {target}.{f.name} = {lst}"]
+            elif _is_fixed_array(t) and not f.nullable(v):
+                el = t.element  # type: ignore[attr-defined]
+                n, st = self.tmp(), self.tmp()
+                arr = self.const(_array_structs(el.fmt), "_AS")
+                lines += self._count(f, n, ind)
+                lines += [f"{ind}{st} = {arr}[{n}] if {n} < 128 else _Struct('>%d{el.fmt}' % {n})",
+                          f"{ind}{target}.{f.name} = list({st}.unpack_from(buf, pos)); "
+                          f"pos += {st}.size"]
+            else:
+                lines += self.read(t, f, f"{target}.{f.name}", ind)
+        for f in absent + tagged:
+            d = f.default
+            if d is None or isinstance(d, (bool, int, float, str, bytes)) or d is ZERO_UUID:
+                lines.append(f"{ind}{target}.{f.name} = {self.const(d, '_v')}")
+            else:
+                lines.append(f"{ind}{target}.{f.name} = {self.const(f.fresh_default, '_fd')}()")
+        if flex:
+            known = {}
+            names = {}
+            for f in tagged:
+                known[f.tag] = self.tag_functions(f)[0]
+                names[f.tag] = f.name
+            kn = self.const(known or None, "_kn")
+            lines += [f"{ind}if buf[pos] == 0:",
+                      f"{ind}    pos += 1",
+                      f"{ind}else:",
+                      f"{ind}    _tv, pos = _rtags(buf, pos, {kn})"]
+            if known:
+                nm = self.const(names, "_nm")
+                lines += [f"{ind}    for _tag, _val in _tv.items():",
+                          f"{ind}        setattr({target}, {nm}[_tag], _val)"]
+        return lines
+
+    def enc_struct(self, s: Struct, obj: str, ind: str) -> list[str]:
+        v, flex = self.version, self.flexible
+        regular, tagged, _absent = _split(s, v, flex)
+        lines: list[str] = []
+        for grp in _groups(regular):
+            f = grp[0]
+            t = f.type
+            if _is_fixed(f):
+                fmt = ">" + "".join(x.type.fmt for x in grp)  # type: ignore[attr-defined]
+                st = self.const(struct.Struct(fmt), "_S")
+                args = [f"{obj}.{x.name}.bytes" if x.type is UUID else f"{obj}.{x.name}"
+                        for x in grp]
+                lines.append(f"{ind}_a({st}.pack({', '.join(args)}))")
+            elif isinstance(t, Struct):
+                x = self.tmp()
+                lines.append(f"{ind}{x} = {obj}.{f.name}")
+                lines += self.enc_struct(t, x, ind)
+            elif _is_struct_array(t):
+                compact = flex and not f.never_compact
+                alen = "_wcalen" if compact else "_walen"
+                val, x = self.tmp(), self.tmp()
+                lines.append(f"{ind}{val} = {obj}.{f.name}")
+                i2 = ind
+                if f.nullable(v):
+                    lines += [f"{ind}if {val} is None:",
+                              f"{ind}    _a({alen}(None))",
+                              f"{ind}else:"]
+                    i2 = ind + "    "
+                lines.append(f"{i2}_a({alen}(len({val})))")
+                lines.append(f"{i2}for {x} in {val}:")
+                body = self.enc_struct(t.element, x, i2 + "    ")  # type: ignore[attr-defined]
+                lines += body or [f"{i2}    pass"]
+            else:
+                lines += self.write(t, f, f"{obj}.{f.name}", ind)
+        if flex:
+            if not tagged:
+                lines.append(f"{ind}_a(b'\\x00')")
+            else:
+                tg = self.tmp()
+                lines.append(f"{ind}{tg} = []")
+                for f in tagged:
+                    tw = self.const(self.tag_functions(f)[1], "_tw")
+                    dv = self.const(f.default, "_dv")
+                    lines += [f"{ind}if {obj}.{f.name} != {dv}:",
+                              f"{ind}    {tg}.append(({f.tag}, {tw}({obj}.{f.name})))"]
+                lines.append(f"{ind}_a(_wtags({tg}) if {tg} else b'\\x00')")
+        return lines
 
 
 def _wrappers(label: str, raw_dec: Callable, raw_enc: Callable) -> tuple[Callable, ...]:

@@ -94,6 +94,8 @@ def test_roundtrip(key: int, version: int, direction: str, data) -> None:
     assert end == len(encoded)
     assert decoded == obj
     assert codec.encode(decoded) == encoded
+    # the field-by-field decoder that explains fast-path failures agrees
+    assert codec.checked_decode(memoryview(encoded), 0) == (obj, len(encoded))
     # a prefix in the buffer is skipped by pos
     decoded2, end2 = codec.decode(b"\xab\xcd" + encoded, 2)
     assert decoded2 == obj and end2 == len(encoded) + 2
