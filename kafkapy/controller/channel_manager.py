@@ -12,19 +12,31 @@ removed, and hands decoded responses back through callbacks.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from kafkapy.clients.net import BrokerConnection, BrokerDisconnectedError
+from kafkapy.common.errors import ApiError
 from kafkapy.common.types import LeaderAndIsr, TopicPartition
-from kafkapy.controller.context import BrokerInfo, ControllerContext, ReplicaAssignment
+from kafkapy.controller.context import BrokerInfo, ControllerContext, EndPoint, ReplicaAssignment
+from kafkapy.controller.event_manager import spawn_task
+from kafkapy.protocol.api_keys import ApiKey
+from kafkapy.protocol.messages import leader_and_isr as leader_and_isr_messages
+from kafkapy.protocol.messages import stop_replica as stop_replica_messages
+from kafkapy.protocol.messages import update_metadata as update_metadata_messages
+from kafkapy.protocol.schema import ZERO_UUID
 
 __all__ = [
     "LEADER_DURING_DELETE", "EPOCH_DURING_DELETE", "NO_EPOCH",
     "LeaderAndIsrPartitionState", "LeaderAndIsrRequestData", "UpdateMetadataPartitionState",
     "UpdateMetadataRequestData", "StopReplicaPartitionState", "StopReplicaRequestData", "ResponseSummary",
-    "ControllerChannel", "ControllerBrokerRequestBatch",
+    "ControllerChannel", "ControllerBrokerRequestBatch", "ControllerChannelManager",
+    "leader_and_isr_request", "update_metadata_request", "stop_replica_requests",
+    "summarize_leader_and_isr_response", "summarize_stop_replica_response",
 ]
 
 log = logging.getLogger(__name__)
@@ -286,5 +298,277 @@ class ControllerBrokerRequestBatch:
         return lambda summary: cb(broker_id, summary)
 
 
-def _noop(*_args: Any) -> None:
-    return None
+# ====================================================================== wire encoding
+SECURITY_PROTOCOL_IDS = {"PLAINTEXT": 0, "SSL": 1, "SASL_PLAINTEXT": 2, "SASL_SSL": 3}
+LEADER_AND_ISR_MAX_VERSION = 5
+UPDATE_METADATA_MAX_VERSION = 7
+STOP_REPLICA_MAX_VERSION = 3
+
+
+def _topic_uuid(topic_id: str | None) -> uuid.UUID:
+    if not topic_id:
+        return ZERO_UUID
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(topic_id + "=" * (-len(topic_id) % 4)))
+    except ValueError:
+        return ZERO_UUID
+
+
+def _topic_id_string(value: uuid.UUID) -> str | None:
+    if value == ZERO_UUID:
+        return None
+    return base64.urlsafe_b64encode(value.bytes).rstrip(b"=").decode("ascii")
+
+
+def leader_and_isr_request(data: LeaderAndIsrRequestData, version: int) -> Any:
+    """The LeaderAndIsr protocol object for `version`."""
+    m = leader_and_isr_messages
+    spec = m.API
+    state_cls = m.LeaderAndIsrPartitionState
+    states = [state_cls(topic_name=s.topic, partition_index=s.partition, controller_epoch=s.controller_epoch,
+                        leader=s.leader, leader_epoch=s.leader_epoch, isr=list(s.isr), zk_version=s.zk_version,
+                        replicas=list(s.replicas), adding_replicas=list(s.adding_replicas),
+                        removing_replicas=list(s.removing_replicas), is_new=s.is_new)
+              for s in data.partition_states]
+    by_topic: dict[str, list] = {}
+    for obj, s in zip(states, data.partition_states):
+        by_topic.setdefault(s.topic, []).append(obj)
+    topic_cls = spec.request.struct("topic_states")
+    leader_cls = spec.request.struct("live_leaders")
+    live_leaders = []
+    for b in data.live_leaders:
+        ep = b.endpoints[0] if b.endpoints else None
+        live_leaders.append(leader_cls(broker_id=b.broker_id, host_name=ep.host if ep else "",
+                                       port=ep.port if ep else -1))
+    return spec.request(
+        controller_id=data.controller_id, controller_epoch=data.controller_epoch, broker_epoch=data.broker_epoch,
+        type=0, ungrouped_partition_states=states if version < 2 else [],
+        topic_states=[topic_cls(topic_name=t, topic_id=_topic_uuid(data.topic_ids.get(t)), partition_states=ps)
+                      for t, ps in by_topic.items()] if version >= 2 else [],
+        live_leaders=live_leaders)
+
+
+def update_metadata_request(data: UpdateMetadataRequestData, version: int) -> Any:
+    m = update_metadata_messages
+    spec = m.API
+    state_cls = m.UpdateMetadataPartitionState
+    states = [state_cls(topic_name=s.topic, partition_index=s.partition, controller_epoch=s.controller_epoch,
+                        leader=s.leader, leader_epoch=s.leader_epoch, isr=list(s.isr), zk_version=s.zk_version,
+                        replicas=list(s.replicas), offline_replicas=list(s.offline_replicas))
+              for s in data.partition_states]
+    by_topic: dict[str, list] = {}
+    for obj, s in zip(states, data.partition_states):
+        by_topic.setdefault(s.topic, []).append(obj)
+    topic_cls = spec.request.struct("topic_states")
+    broker_cls = spec.request.struct("live_brokers")
+    endpoint_cls = spec.request.struct("live_brokers", "endpoints")
+    brokers = []
+    for b in data.live_brokers:
+        plaintext = next((e for e in b.endpoints if e.security_protocol == "PLAINTEXT"), None)
+        brokers.append(broker_cls(
+            id=b.broker_id, v0_host=plaintext.host if plaintext else "", v0_port=plaintext.port if plaintext else -1,
+            endpoints=[endpoint_cls(port=e.port, host=e.host, listener=e.listener_name,
+                                    security_protocol=SECURITY_PROTOCOL_IDS.get(e.security_protocol, 0))
+                       for e in b.endpoints
+                       if version >= 3 or e.listener_name == e.security_protocol],
+            rack=b.rack))
+    return spec.request(
+        controller_id=data.controller_id, controller_epoch=data.controller_epoch, broker_epoch=data.broker_epoch,
+        ungrouped_partition_states=states if version < 5 else [],
+        topic_states=[topic_cls(topic_name=t, topic_id=_topic_uuid(data.topic_ids.get(t)), partition_states=ps)
+                      for t, ps in by_topic.items()] if version >= 5 else [],
+        live_brokers=brokers)
+
+
+def stop_replica_requests(data: StopReplicaRequestData, version: int) -> list[Any]:
+    """StopReplica objects for `version`; before v3 one request per delete flag."""
+    m = stop_replica_messages
+    spec = m.API
+    common = dict(controller_id=data.controller_id, controller_epoch=data.controller_epoch,
+                  broker_epoch=data.broker_epoch)
+    if version >= 3:
+        topic_cls = spec.request.struct("topic_states")
+        part_cls = spec.request.struct("topic_states", "partition_states")
+        by_topic: dict[str, list] = {}
+        for s in data.partition_states:
+            by_topic.setdefault(s.topic, []).append(part_cls(partition_index=s.partition, leader_epoch=s.leader_epoch,
+                                                             delete_partition=s.delete_partition))
+        return [spec.request(**common, topic_states=[topic_cls(topic_name=t, partition_states=ps)
+                                                     for t, ps in by_topic.items()])]
+    out = []
+    for delete in (False, True):
+        chosen = [s for s in data.partition_states if s.delete_partition is delete]
+        if not chosen:
+            continue
+        if version == 0:
+            v0_cls = spec.request.struct("ungrouped_partitions")
+            out.append(spec.request(**common, delete_partitions=delete, ungrouped_partitions=[
+                v0_cls(topic_name=s.topic, partition_index=s.partition) for s in chosen]))
+        else:
+            v1_cls = spec.request.struct("topics")
+            grouped: dict[str, list[int]] = {}
+            for s in chosen:
+                grouped.setdefault(s.topic, []).append(s.partition)
+            out.append(spec.request(**common, delete_partitions=delete, topics=[
+                v1_cls(name=t, partition_indexes=ps) for t, ps in grouped.items()]))
+    return out
+
+
+def summarize_leader_and_isr_response(response: Any, request: LeaderAndIsrRequestData,
+                                      version: int) -> ResponseSummary:
+    errors: dict[TopicPartition, int] = {}
+    if version >= 5:
+        names = {v: k for k, v in request.topic_ids.items() if v}
+        for topic in response.topics:
+            name = names.get(_topic_id_string(topic.topic_id) or "")
+            for pe in topic.partition_errors:
+                if name is not None:
+                    errors[TopicPartition(name, pe.partition_index)] = pe.error_code
+    else:
+        for pe in response.partition_errors:
+            errors[TopicPartition(pe.topic_name, pe.partition_index)] = pe.error_code
+    return ResponseSummary(response.error_code, errors)
+
+
+def summarize_stop_replica_response(response: Any) -> ResponseSummary:
+    return ResponseSummary(response.error_code, {TopicPartition(pe.topic_name, pe.partition_index): pe.error_code
+                                                 for pe in response.partition_errors})
+
+
+# ====================================================================== senders
+@dataclass
+class _QueueItem:
+    request: RequestData
+    callback: ResponseCallback | None
+
+
+class _RequestSendThread:
+    """Sends one broker's controller requests in order over its own connection, retrying
+    on connection failure until the broker is removed (Kafka's ``RequestSendThread``)."""
+
+    def __init__(self, manager: ControllerChannelManager, broker: BrokerInfo):
+        self.manager = manager
+        self.broker = broker
+        self.queue: asyncio.Queue[_QueueItem] = asyncio.Queue()
+        self.connection: Any = None
+        self.task: asyncio.Task | None = None
+
+    def endpoint(self) -> EndPoint | None:
+        ep = self.broker.endpoint(self.manager.listener_name)
+        if ep is None and self.broker.endpoints:
+            ep = self.broker.endpoints[0]
+        return ep
+
+    async def run(self) -> None:
+        while True:
+            item = await self.queue.get()
+            await self._send_until_done(item)
+
+    async def _send_until_done(self, item: _QueueItem) -> None:
+        mgr = self.manager
+        while True:
+            try:
+                conn = await self._connection()
+                summary = await self._send(conn, item.request)
+            except asyncio.CancelledError:
+                raise
+            except (BrokerDisconnectedError, ApiError, OSError) as e:
+                log.warning("[Controller id=%d, targetBrokerId=%d] Failed to send %s to broker %d: %s; retrying "
+                            "in %d ms", mgr.controller_id, self.broker.broker_id, type(item.request).__name__,
+                            self.broker.broker_id, e, mgr.retry_backoff_ms)
+                await self._close_connection()
+                await asyncio.sleep(mgr.retry_backoff_ms / 1000)
+                continue
+            if item.callback is not None:
+                item.callback(summary)
+            return
+
+    async def _connection(self) -> Any:
+        if self.connection is not None and not self.connection.closed:
+            return self.connection
+        ep = self.endpoint()
+        if ep is None:
+            raise OSError(f"broker {self.broker.broker_id} has no endpoint")
+        mgr = self.manager
+        self.connection = await BrokerConnection.connect(
+            ep.host, ep.port, f"controller-{mgr.controller_id}-to-broker-{self.broker.broker_id}",
+            mgr.socket_timeout_ms)
+        return self.connection
+
+    async def _send(self, conn: Any, request: RequestData) -> ResponseSummary:
+        if isinstance(request, LeaderAndIsrRequestData):
+            version = min(conn.negotiated_version(ApiKey.LEADER_AND_ISR), LEADER_AND_ISR_MAX_VERSION)
+            response = await conn.send(ApiKey.LEADER_AND_ISR, leader_and_isr_request(request, version), version)
+            return summarize_leader_and_isr_response(response, request, version)
+        if isinstance(request, UpdateMetadataRequestData):
+            version = min(conn.negotiated_version(ApiKey.UPDATE_METADATA), UPDATE_METADATA_MAX_VERSION)
+            response = await conn.send(ApiKey.UPDATE_METADATA, update_metadata_request(request, version), version)
+            return ResponseSummary(response.error_code)
+        version = min(conn.negotiated_version(ApiKey.STOP_REPLICA), STOP_REPLICA_MAX_VERSION)
+        errors: dict[TopicPartition, int] = {}
+        top_error = 0
+        for obj in stop_replica_requests(request, version):
+            response = await conn.send(ApiKey.STOP_REPLICA, obj, version)
+            summary = summarize_stop_replica_response(response)
+            top_error = top_error or summary.error_code
+            errors.update(summary.partition_errors)
+        return ResponseSummary(top_error, errors)
+
+    async def _close_connection(self) -> None:
+        conn, self.connection = self.connection, None
+        if conn is not None:
+            await conn.close()
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+            self.task = None
+        await self._close_connection()
+
+
+class ControllerChannelManager:
+    """One sender task and connection per live broker (Kafka's ``ControllerChannelManager``)."""
+
+    def __init__(self, config: Any, tasks: Any = None, controller_id: int | None = None):
+        self.controller_id = int(controller_id if controller_id is not None else config.broker_id)
+        self.listener_name = str(getattr(config, "inter_broker_listener_name", None) or "PLAINTEXT")
+        self.socket_timeout_ms = int(getattr(config, "controller_socket_timeout_ms", 30000))
+        self.retry_backoff_ms = 100
+        self.tasks = tasks
+        self._senders: dict[int, _RequestSendThread] = {}
+        self._stopping: set[asyncio.Task] = set()
+
+    def add_broker(self, broker: BrokerInfo) -> None:
+        if broker.broker_id in self._senders:
+            return
+        sender = _RequestSendThread(self, broker)
+        sender.task = spawn_task(self.tasks, sender.run(),
+                                 f"Controller-{self.controller_id}-to-broker-{broker.broker_id}-send-thread")
+        self._senders[broker.broker_id] = sender
+
+    def remove_broker(self, broker_id: int) -> None:
+        sender = self._senders.pop(broker_id, None)
+        if sender is None:
+            return
+        task = spawn_task(self.tasks, sender.stop(), f"Controller-{self.controller_id}-stop-sender-{broker_id}")
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    def send(self, broker_id: int, request: RequestData, callback: ResponseCallback | None = None) -> None:
+        sender = self._senders.get(broker_id)
+        if sender is None:
+            log.warning("[Controller id=%d] Not sending %s to broker %d: it is not live", self.controller_id,
+                        type(request).__name__, broker_id)
+            return
+        sender.queue.put_nowait(_QueueItem(request, callback))
+
+    async def shutdown(self) -> None:
+        for broker_id in list(self._senders):
+            sender = self._senders.pop(broker_id)
+            await sender.stop()
+        if self._stopping:
+            await asyncio.gather(*list(self._stopping), return_exceptions=True)
