@@ -169,9 +169,13 @@ class KafkaController:
         return await fut
 
     async def elect_leaders(self, partitions: Iterable[TopicPartition] | None,
-                            election_type: ev.ElectionType = ev.ElectionType.PREFERRED
+                            election_type: ev.ElectionType | int = ev.ElectionType.PREFERRED
                             ) -> dict[TopicPartition, ApiError | None]:
         """ElectLeaders: per partition None (elected) or the error. `None` partitions: all partitions."""
+        try:
+            election_type = ev.ElectionType(int(election_type))
+        except ValueError:
+            raise ApiError(ErrorCode.INVALID_REQUEST, f"Unknown election type {election_type}") from None
         fut = asyncio.get_running_loop().create_future()
         self.event_manager.put(ev.ReplicaLeaderElection(
             None if partitions is None else frozenset(partitions), election_type,
@@ -311,6 +315,10 @@ class KafkaController:
             await self._on_controller_resignation()
 
     async def _process_register_broker_and_reelect(self, event: ev.RegisterBrokerAndReelect) -> None:
+        # The broker re-registered itself in the new session; watches of the old one are gone.
+        reset_watches = getattr(self.zk, "reset_watches", None)
+        if reset_watches is not None:
+            reset_watches()
         await self._elect()
 
     async def _maybe_resign(self) -> None:

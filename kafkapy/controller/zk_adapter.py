@@ -3,8 +3,9 @@
 Translates between the zk package's value objects and the controller's, and keeps
 at most one pending watch per (kind, path): ZooKeeper watches are one-shot, and a
 controller re-reads a path many times while the watch it armed has not fired yet;
-arming a second callback would only produce duplicate events. A watch dropped
-without a change (session expiry, kind ``NONE``) just forgets the pending mark.
+arming a second callback would only produce duplicate events. A watch dropped by
+a connection loss (kind ``NONE``) is delivered like a change, so the re-read re-arms it;
+after a session loss `reset_watches()` forgets every pending mark.
 """
 from __future__ import annotations
 
@@ -51,9 +52,9 @@ class KafkaZkControllerAdapter:
         self._armed.add(key)
 
         def fire(event: Any) -> None:
+            # Kind NONE (watch dropped on a connection loss) is handled like a change:
+            # the event re-reads the path and arms a new watch.
             self._armed.discard(key)
-            if getattr(event, "kind", None) == "NONE":
-                return
             callback()
         return fire
 
