@@ -58,6 +58,13 @@ STRING decodes to ``str``, BYTES to ``bytes``, RECORDS to a ``memoryview`` slice
 Codecs (see ``Codec``): ``decode(buf, pos=0) -> (obj, end)``, ``encode(obj) -> bytes``,
 ``encode_chunks(obj) -> list`` (a RECORDS value that is a ``FileRegion`` becomes its own list
 element, for sendfile). Plain ``encode`` reads a FileRegion's bytes (a copy, for tests and fallbacks).
+Malformed input raises ``ProtocolDecodeError`` naming the message, version and field path;
+unencodable objects raise ``ProtocolEncodeError``. Registry accessors: ``kafkapy.protocol.messages``.
+
+Compilation (once per struct, version and flexibility, on first use): each message becomes one
+generated decode and one encode function with nested structs inlined and adjacent fixed-width
+fields read or written by one precompiled ``struct.Struct``. A second, field-by-field decoder
+(``Codec.checked_decode``) runs only when the fast one fails, to name the failing field.
 """
 from __future__ import annotations
 
