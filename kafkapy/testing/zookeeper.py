@@ -32,9 +32,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import weakref
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -145,16 +147,25 @@ def _kill_leftovers() -> None:
 atexit.register(_kill_leftovers)
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: have the kernel SIGKILL the JVM if the Python process dies."""
+def _load_prctl() -> Any:
     if not sys.platform.startswith("linux"):
-        return
+        return None
     try:
         import ctypes
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass  # best effort: atexit still kills our servers
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# Resolved in the parent: the child must not import anything between fork and exec.
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: have the kernel SIGKILL the JVM if the Python process dies."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ZooKeeperServer:
@@ -256,7 +267,10 @@ class ZooKeeperServer:
         self._log_file.flush()
         self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log_file,
                                         stderr=subprocess.STDOUT, cwd=self.data_dir,
-                                        preexec_fn=_die_with_parent)
+                                        # the death signal follows the forking *thread*:
+                                        # only tie the JVM to the main thread
+                                        preexec_fn=_die_with_parent if threading.current_thread()
+                                        is threading.main_thread() else None)
         _LIVE_SERVERS.add(self)
         log.info("started ZooKeeper pid %s on %s:%s (log %s)", self.process.pid, self.host,
                  self.client_port, self.log_path)

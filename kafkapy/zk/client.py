@@ -360,14 +360,11 @@ class ZkClient:
             return None
         loop = self._loop
         assert loop is not None
-        chroot = self.chroot
 
-        def fire(event: Any) -> None:  # kazoo watch thread
-            path = event.path
-            if chroot and path and path.startswith(chroot):
-                path = path[len(chroot):] or "/"
+        def fire(event: Any) -> None:  # kazoo watch thread; kazoo already removed the chroot
             try:
-                loop.call_soon_threadsafe(callback, ZkWatchEvent(_EVENT_KINDS.get(event.type, "NONE"), path))
+                loop.call_soon_threadsafe(callback, ZkWatchEvent(_EVENT_KINDS.get(event.type, "NONE"),
+                                                                 event.path))
             except RuntimeError:  # loop closed during shutdown
                 pass
 
