@@ -125,6 +125,7 @@ class KafkaController:
             ev.PartitionReassignmentIsrChange: self._process_partition_reassignment_isr_change,
             ev.ControlledShutdown: self._process_controlled_shutdown,
             ev.AutoPreferredReplicaLeaderElection: self._process_auto_preferred_replica_leader_election,
+            ev.AlterIsrReceived: self._process_alter_isr,
             ev.TopicDeletionStopReplicaResponseReceived: self._process_topic_deletion_stop_replica_response,
             ev.LeaderAndIsrResponseReceived: self._process_leader_and_isr_response,
         }
@@ -180,6 +181,16 @@ class KafkaController:
         self.event_manager.put(ev.ReplicaLeaderElection(
             None if partitions is None else frozenset(partitions), election_type,
             ev.ElectionTrigger.ADMIN_CLIENT_TRIGGERED, fut))
+        return await fut
+
+    async def alter_isr(self, broker_id: int, broker_epoch: int, updates: Mapping[TopicPartition, LeaderAndIsr]
+                        ) -> dict[TopicPartition, LeaderAndIsr | ApiError]:
+        """AlterIsr from a partition leader. Each update carries leader = the requesting broker,
+        its leader epoch, the new ISR and `zk_version` = the ISR version it last saw. Answers per
+        partition the stored state (with its new zk_version) or the error; raises ApiError
+        (NOT_CONTROLLER, STALE_BROKER_EPOCH) for the whole request."""
+        fut = asyncio.get_running_loop().create_future()
+        self.event_manager.put(ev.AlterIsrReceived(broker_id, broker_epoch, dict(updates), fut))
         return await fut
 
     async def alter_partition_reassignments(self, reassignments: Mapping[TopicPartition, Iterable[int] | None]
@@ -698,6 +709,50 @@ class KafkaController:
                     await self._maybe_complete_reassignment(tp)
         finally:
             await self.zk.delete_isr_change_notifications(seqs, ctx.epoch_zk_version)
+
+    async def _process_alter_isr(self, event: ev.AlterIsrReceived) -> None:
+        if not self.is_active:
+            raise ApiError(ErrorCode.NOT_CONTROLLER)
+        ctx = self.context
+        if event.broker_id not in ctx.live_brokers:
+            self.log.info("Ignoring AlterIsr due to unknown broker %d", event.broker_id)
+            raise ApiError(ErrorCode.STALE_BROKER_EPOCH)
+        if ctx.broker_epoch(event.broker_id) != event.broker_epoch:
+            self.log.info("Ignoring AlterIsr due to stale broker epoch %d for broker %d", event.broker_epoch,
+                          event.broker_id)
+            raise ApiError(ErrorCode.STALE_BROKER_EPOCH)
+        results: dict[TopicPartition, LeaderAndIsr | ApiError] = {}
+        to_write: dict[TopicPartition, LeaderAndIsr] = {}
+        for tp, new in event.updates.items():
+            current = ctx.partition_leadership_info.get(tp)
+            if current is None:
+                results[tp] = ApiError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+            elif new.leader_epoch < current.leader_epoch:
+                results[tp] = ApiError(ErrorCode.FENCED_LEADER_EPOCH)
+            elif (new.leader, new.leader_epoch, tuple(new.isr)) == (current.leader, current.leader_epoch, current.isr):
+                results[tp] = current
+            else:
+                to_write[tp] = LeaderAndIsr(new.leader, new.leader_epoch, tuple(new.isr), ctx.epoch, new.zk_version)
+        written: list[TopicPartition] = []
+        if to_write:
+            outcome = await self.zk.update_leader_and_isr(to_write, ctx.epoch_zk_version)
+            for tp, got in outcome.finished.items():
+                if isinstance(got, LeaderAndIsr):
+                    ctx.partition_leadership_info[tp] = got
+                    results[tp] = got
+                    written.append(tp)
+                else:
+                    results[tp] = got if isinstance(got, ApiError) else ApiError(ErrorCode.UNKNOWN_SERVER_ERROR,
+                                                                                str(got))
+            for tp in outcome.to_retry:
+                results[tp] = ApiError(ErrorCode.INVALID_UPDATE_VERSION)
+        self._answer(event, results)
+        if written:
+            self.log.debug("New ISRs from broker %d: %s", event.broker_id,
+                           {str(tp): list(ctx.partition_leadership_info[tp].isr) for tp in sorted(written)})
+            self._send_update_metadata(ctx.live_or_shutting_down_broker_ids, sorted(written))
+            for tp in sorted(set(written) & ctx.partitions_being_reassigned):
+                await self._maybe_complete_reassignment(tp)
 
     # ================================================================ leader elections
     async def _on_preferred_replica_election_pending(self, partitions: set[TopicPartition],

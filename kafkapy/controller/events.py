@@ -11,7 +11,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kafkapy.common.types import TopicPartition
+from kafkapy.common.types import LeaderAndIsr, TopicPartition
 
 __all__ = [
     "ControllerState", "ElectionType", "ElectionTrigger", "ControllerEvent",
@@ -20,7 +20,7 @@ __all__ = [
     "IsrChangeNotification", "ReplicaLeaderElection", "ZkPartitionReassignment", "ApiPartitionReassignment",
     "ListPartitionReassignments", "PartitionReassignmentIsrChange", "ControlledShutdown",
     "AutoPreferredReplicaLeaderElection", "TopicDeletionStopReplicaResponseReceived",
-    "LeaderAndIsrResponseReceived", "ShutdownEventThread", "ControllerMovedTrigger",
+    "LeaderAndIsrResponseReceived", "ShutdownEventThread", "ControllerMovedTrigger", "AlterIsrReceived",
 ]
 
 
@@ -183,6 +183,17 @@ class ControlledShutdown(_CallbackEvent):
     broker_epoch: int
     future: asyncio.Future | None = None     # -> set[TopicPartition]
     state = ControllerState.CONTROLLED_SHUTDOWN
+    preempt_on_shutdown = True
+
+
+@dataclass
+class AlterIsrReceived(_CallbackEvent):
+    """A partition leader's AlterIsr (KIP-497): new ISRs at `zk_version` = current_isr_version."""
+    broker_id: int
+    broker_epoch: int
+    updates: Mapping[TopicPartition, LeaderAndIsr]
+    future: asyncio.Future | None = None     # -> dict[TopicPartition, LeaderAndIsr | ApiError]
+    state = ControllerState.ISR_CHANGE
     preempt_on_shutdown = True
 
 

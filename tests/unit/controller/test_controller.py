@@ -404,3 +404,34 @@ def test_not_controller_answers():
         assert err.value.code == ErrorCode.NOT_CONTROLLER
         await h.controller.shutdown()
     run(scenario())
+
+
+def test_alter_isr_writes_conditionally_and_broadcasts():
+    async def scenario():
+        from kafkapy.common.types import LeaderAndIsr
+        zk = cluster(1, 2, 3)
+        zk.create_topic("t", {0: [1, 2, 3]})
+        h = Harness(zk)
+        await h.controller.startup()
+        await h.idle()
+        h.channel.take()
+        cur = zk.states[T0]
+        shrink = LeaderAndIsr(1, cur.leader_epoch, (1, 2), 0, cur.zk_version)
+        with pytest.raises(ApiError) as err:
+            await h.controller.alter_isr(1, 99, {T0: shrink})
+        assert err.value.code == ErrorCode.STALE_BROKER_EPOCH
+        got = await h.controller.alter_isr(1, 100, {T0: shrink, TopicPartition("zz", 0): shrink})
+        assert got[T0].isr == (1, 2) and got[T0].zk_version == cur.zk_version + 1
+        assert got[TopicPartition("zz", 0)].code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        assert zk.states[T0].isr == (1, 2) and zk.states[T0].leader_epoch == cur.leader_epoch
+        um = h.sent(UpdateMetadataRequestData)
+        assert set(um) == {1, 2, 3} and um[2][0].partition_states[0].isr == (1, 2)
+        # Same request again: already in that state, no write.
+        again = await h.controller.alter_isr(1, 100, {T0: LeaderAndIsr(1, cur.leader_epoch, (1, 2), 0, 99)})
+        assert again[T0] == zk.states[T0]
+        stale = await h.controller.alter_isr(1, 100, {T0: LeaderAndIsr(1, cur.leader_epoch, (1,), 0, cur.zk_version)})
+        assert stale[T0].code == ErrorCode.INVALID_UPDATE_VERSION
+        fenced = await h.controller.alter_isr(1, 100, {T0: LeaderAndIsr(1, cur.leader_epoch - 1, (1,), 0, 0)})
+        assert fenced[T0].code == ErrorCode.FENCED_LEADER_EPOCH
+        await h.controller.shutdown()
+    run(scenario())
