@@ -220,3 +220,20 @@ def test_connection_loss_suspends_and_keeps_session(tmp_path, arun) -> None:
         arun(main, timeout_s=60)
     finally:
         server.stop()
+
+
+def test_watch_paths_inside_a_chroot_keep_their_full_name(zk_chroot: str, arun) -> None:
+    """A znode whose name repeats the chroot's is reported as is (no double strip)."""
+    chroot_name = zk_chroot.split("/", 1)[1]
+
+    async def main() -> None:
+        zk = await _started(zk_chroot)
+        try:
+            events: asyncio.Queue[ZkWatchEvent] = asyncio.Queue()
+            path = f"/{chroot_name}/inner"
+            await zk.exists(path, watch=events.put_nowait)
+            await zk.create(path, b"", makepath=True)
+            assert await events.get() == ZkWatchEvent("CREATED", path)
+        finally:
+            await zk.stop()
+    arun(main)
