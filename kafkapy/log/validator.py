@@ -196,6 +196,8 @@ def validate_and_assign_offsets(records, next_offset: int, now_ms: int, config: 
         if codec:
             source_codec = codec
         _validate_batch(b, to_magic, from_client)
+    if config.compact and from_client:
+        _check_keys(view, batches)
     tcodec = target_codec(config, source_codec)
     if tcodec == CompressionType.ZSTD and to_magic < MAGIC_V2:
         raise UnsupportedCompressionTypeError("zstd cannot be stored with a message format below 0.11")
@@ -248,6 +250,19 @@ def _validate_batch(b: BatchInfo, to_magic: int, from_client: bool) -> None:
         raise InvalidRecordError("transactional records cannot be used with magic below 2")
     if b.has_producer_id and to_magic < MAGIC_V2:
         raise InvalidRecordError("idempotent records cannot be used with magic below 2")
+
+
+def _check_keys(view, batches: list[BatchInfo]) -> None:
+    """Compacted topics need a key on every record (one of the few per-record rules)."""
+    try:
+        for b in batches:
+            for r in records_of(view, b):
+                if r.key is None:
+                    raise InvalidRecordError("compacted topic cannot accept message without key")
+    except RecordsInvalidError as exc:
+        raise InvalidRecordError(f"invalid records in append: {exc}") from None
+    except RecordsError as exc:
+        raise CorruptRecordError(f"invalid records in append: {exc}") from None
 
 
 def _check_timestamp(ts: int, now_ms: int, max_diff: int, where: str) -> None:
