@@ -320,8 +320,10 @@ def _topic_id_string(value: uuid.UUID) -> str | None:
     return base64.urlsafe_b64encode(value.bytes).rstrip(b"=").decode("ascii")
 
 
-def leader_and_isr_request(data: LeaderAndIsrRequestData, version: int) -> Any:
-    """The LeaderAndIsr protocol object for `version`."""
+def leader_and_isr_request(data: LeaderAndIsrRequestData, version: int,
+                           listener_name: str = "PLAINTEXT") -> Any:
+    """The LeaderAndIsr protocol object for `version`; live leaders are given by their
+    endpoint on the inter-broker listener `listener_name`."""
     m = leader_and_isr_messages
     spec = m.API
     state_cls = m.LeaderAndIsrPartitionState
@@ -337,7 +339,7 @@ def leader_and_isr_request(data: LeaderAndIsrRequestData, version: int) -> Any:
     leader_cls = spec.request.struct("live_leaders")
     live_leaders = []
     for b in data.live_leaders:
-        ep = b.endpoints[0] if b.endpoints else None
+        ep = b.endpoint(listener_name) or (b.endpoints[0] if b.endpoints else None)
         live_leaders.append(leader_cls(broker_id=b.broker_id, host_name=ep.host if ep else "",
                                        port=ep.port if ep else -1))
     return spec.request(
@@ -498,7 +500,8 @@ class _RequestSendThread:
     async def _send(self, conn: Any, request: RequestData) -> ResponseSummary:
         if isinstance(request, LeaderAndIsrRequestData):
             version = min(conn.negotiated_version(ApiKey.LEADER_AND_ISR), LEADER_AND_ISR_MAX_VERSION)
-            response = await conn.send(ApiKey.LEADER_AND_ISR, leader_and_isr_request(request, version), version)
+            response = await conn.send(ApiKey.LEADER_AND_ISR, leader_and_isr_request(request, version, self.manager.listener_name),
+                                   version)
             return summarize_leader_and_isr_response(response, request, version)
         if isinstance(request, UpdateMetadataRequestData):
             version = min(conn.negotiated_version(ApiKey.UPDATE_METADATA), UPDATE_METADATA_MAX_VERSION)

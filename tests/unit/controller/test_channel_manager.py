@@ -199,3 +199,11 @@ def test_channel_manager_sends_in_order_and_retries_until_broker_is_up():
         await broker_side.stop()
         assert len(broker_side.requests) == 3
     asyncio.run(asyncio.wait_for(scenario(), 15))
+
+
+def test_live_leaders_use_the_inter_broker_listener():
+    data = lai_data()
+    spec = get_api(ApiKey.LEADER_AND_ISR)
+    codec = spec.request_codec(5)
+    decoded, _ = codec.decode(memoryview(codec.encode(leader_and_isr_request(data, 5, "EXTERNAL"))))
+    assert [(x.host_name, x.port) for x in decoded.live_leaders] == [("example.com", 19093), ("example.com", 19094)]
