@@ -33,7 +33,8 @@ from kafkapy.zk.client import (ANY_VERSION, CheckOp, CreateOp, DeleteOp, SetData
 from kafkapy.zk.znodes import (
     PERSISTENT_ZK_PATHS, BrokerIdsZNode, BrokerIdZNode, BrokerInfo, BrokerSequenceIdZNode,
     ClusterIdZNode, ConfigEntityChangeNotificationSequenceZNode, ConfigEntityChangeNotificationZNode,
-    ConfigEntityTypeZNode, ConfigEntityZNode, ConfigType, ConsumerOffsetZNode, ControllerEpoch,
+    ConfigEntityTypeZNode, ConfigEntityZNode, ConfigType, ConsumerIdsZNode, ConsumerIdZNode,
+    ConsumerOffsetZNode, ConsumerOwnerZNode, ConsumerRegistration, ControllerEpoch,
     ControllerEpochZNode, ControllerZNode, DeleteTopicsTopicZNode, DeleteTopicsZNode, FeatureZNode,
     FeatureZNodeData, IsrChangeNotificationSequenceZNode, IsrChangeNotificationZNode,
     LatestProducerIdBlockZNode, LogDirEventNotificationSequenceZNode, LogDirEventNotificationZNode,
@@ -48,8 +49,12 @@ RESERVED_BROKER_MAX_ID = 1000
 
 
 def generate_cluster_id() -> str:
-    """A random UUID as 22 chars of URL-safe base64 without padding (Kafka's format)."""
+    """A random UUID as 22 chars of URL-safe base64 without padding (Kafka's format,
+    also used for topic ids)."""
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+
+
+generate_topic_id = generate_cluster_id
 
 
 def _wall_clock_ms() -> int:
@@ -150,6 +155,43 @@ class KafkaZkClient:
             pass
         except errors.NotEmptyError:  # a child appeared meanwhile: go again
             await self._delete_recursive_checked(path, controller_epoch_zk_version)
+
+    async def get_sequence_children(self, parent: str, prefix: str, watch: Watch | None = None
+                                    ) -> list[tuple[int, str]]:
+        """(sequence number, child name) of the sequential children named `prefix...`,
+        in sequence order; [] when the parent is missing."""
+        children = await self.get_children_sorted(parent, watch)
+        return sorted((sequence_number(c, prefix), c) for c in children if c.startswith(prefix))
+
+    async def purge_obsolete_notifications(self, parent: str, prefix: str, max_age_ms: int,
+                                           now_ms: int | None = None) -> int:
+        """Delete notifications created more than `max_age_ms` ago (Kafka purges change
+        notifications older than 15 minutes; races between brokers are harmless)."""
+        now = self._time_ms() if now_ms is None else now_ms
+        deleted = 0
+        for _, name in await self.get_sequence_children(parent, prefix):
+            path = f"{parent}/{name}"
+            stat = await self.zk.exists(path)
+            if stat is not None and now - stat.ctime > max_age_ms:
+                try:
+                    await self.zk.delete(path)
+                    deleted += 1
+                except errors.NoNodeError:
+                    pass
+        return deleted
+
+    async def create_ephemeral_expect_conflict(self, path: str, data: bytes) -> None:
+        """Create an ephemeral (parents as needed); an existing node holding exactly
+        `data` counts as success (legacy consumer registration and ownership)."""
+        try:
+            await self.zk.create(path, data, ephemeral=True, makepath=True)
+        except errors.NodeExistsError:
+            stored = await self.zk.get_or_none(path)
+            if stored is None:   # vanished meanwhile: try again
+                await self.create_ephemeral_expect_conflict(path, data)
+                return
+            if stored[0] != bytes(data):
+                raise
 
     # ================================================================ startup
     async def create_top_level_paths(self) -> None:
@@ -632,6 +674,37 @@ class KafkaZkClient:
             await self.create_recursive(path, FeatureZNode.encode(value))
             return 0
 
+    # ================================================================ legacy consumer groups
+    async def register_consumer(self, group: str, consumer_id: str, registration: ConsumerRegistration) -> None:
+        await self.create_ephemeral_expect_conflict(ConsumerIdZNode.path(group, consumer_id),
+                                                    ConsumerIdZNode.encode(registration))
+
+    async def get_consumers_in_group(self, group: str, watch: Watch | None = None) -> list[str]:
+        return await self.get_children_sorted(ConsumerIdsZNode.path(group), watch)
+
+    async def get_consumer_registration(self, group: str, consumer_id: str) -> ConsumerRegistration | None:
+        got = await self.zk.get_or_none(ConsumerIdZNode.path(group, consumer_id))
+        return ConsumerIdZNode.decode(got[0]) if got else None
+
+    async def claim_partition_ownership(self, group: str, tp: TopicPartition, thread_id: str) -> bool:
+        """Create the ephemeral owner node; False if another thread still owns it."""
+        try:
+            await self.create_ephemeral_expect_conflict(
+                ConsumerOwnerZNode.path(group, tp.topic, tp.partition), ConsumerOwnerZNode.encode(thread_id))
+            return True
+        except errors.NodeExistsError:
+            return False
+
+    async def get_partition_owner(self, group: str, tp: TopicPartition) -> str | None:
+        got = await self.zk.get_or_none(ConsumerOwnerZNode.path(group, tp.topic, tp.partition))
+        return ConsumerOwnerZNode.decode(got[0]) if got else None
+
+    async def release_partition_ownership(self, group: str, tp: TopicPartition) -> None:
+        try:
+            await self.zk.delete(ConsumerOwnerZNode.path(group, tp.topic, tp.partition))
+        except errors.NoNodeError:
+            pass
+
     # ================================================================ legacy consumer offsets
     async def get_consumer_offset(self, group: str, tp: TopicPartition) -> int | None:
         data, _ = await self.get_data_and_version(ConsumerOffsetZNode.path(group, tp.topic, tp.partition))
@@ -655,5 +728,6 @@ def _with_version(state: LeaderAndIsr, zk_version: int) -> LeaderAndIsr:
                         zk_version)
 
 
-__all__ = ["KafkaZkClient", "UpdateLeaderAndIsrResult", "generate_cluster_id", "RESERVED_BROKER_MAX_ID",
+__all__ = ["KafkaZkClient", "UpdateLeaderAndIsrResult", "generate_cluster_id", "generate_topic_id",
+           "RESERVED_BROKER_MAX_ID",
            "sequence_number"]

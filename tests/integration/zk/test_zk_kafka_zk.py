@@ -302,3 +302,54 @@ def test_notifications_configs_deletions_offsets(zk_chroot: str, arun) -> None:
         finally:
             await zkc.close()
     arun(main)
+
+
+def test_sequence_children_and_purge(zk_chroot: str, arun) -> None:
+    async def main() -> None:
+        zkc = await connect(zk_chroot)
+        try:
+            for entity in ("topics/a", "topics/b", "clients/c"):
+                await zkc.create_config_change_notification(entity)
+            seqs = await zkc.get_sequence_children("/config/changes", "config_change_")
+            assert [n for n, _ in seqs] == sorted(n for n, _ in seqs) and len(seqs) == 3
+            assert seqs[0][1] == f"config_change_{seqs[0][0]:010d}"
+            stat = await zkc.zk.exists(f"/config/changes/{seqs[0][1]}")
+            # Nothing is older than 15 minutes yet; pretend the clock moved on.
+            assert await zkc.purge_obsolete_notifications("/config/changes", "config_change_", 900_000) == 0
+            later = stat.ctime + 900_001 + 60_000
+            assert await zkc.purge_obsolete_notifications("/config/changes", "config_change_", 900_000,
+                                                          now_ms=later) == 3
+            assert await zkc.get_sequence_children("/config/changes", "config_change_") == []
+        finally:
+            await zkc.close()
+    arun(main)
+
+
+def test_legacy_consumer_registration_and_ownership(zk_chroot: str, arun) -> None:
+    from kafkapy.zk.znodes import ConsumerRegistration
+
+    async def main() -> None:
+        a, b = await connect(zk_chroot), await connect(zk_chroot)
+        try:
+            reg = ConsumerRegistration({"t": 1}, "static", 5)
+            await a.register_consumer("g", "g_c1", reg)
+            await a.register_consumer("g", "g_c1", reg)          # same data: success
+            with pytest.raises(errors.NodeExistsError):
+                await b.register_consumer("g", "g_c1", ConsumerRegistration({"t": 2}))
+            await b.register_consumer("g", "g_c2", reg)
+            assert await a.get_consumers_in_group("g") == ["g_c1", "g_c2"]
+            assert await a.get_consumer_registration("g", "g_c1") == reg
+            tp = TopicPartition("t", 0)
+            assert await a.claim_partition_ownership("g", tp, "g_c1-0")
+            assert await a.claim_partition_ownership("g", tp, "g_c1-0")   # idempotent
+            assert not await b.claim_partition_ownership("g", tp, "g_c2-0")
+            assert await b.get_partition_owner("g", tp) == "g_c1-0"
+            await a.release_partition_ownership("g", tp)
+            assert await b.claim_partition_ownership("g", tp, "g_c2-0")
+            await b.close()                                   # ephemerals vanish with b
+            assert await a.get_consumers_in_group("g") == ["g_c1"]
+            assert await a.get_partition_owner("g", tp) is None
+        finally:
+            await a.close()
+            await b.close()
+    arun(main)
