@@ -31,13 +31,16 @@ from kafkapy.controller.partition_state_machine import (
 from kafkapy.controller.replica_state_machine import ReplicaStateMachine
 from kafkapy.controller.topic_deletion import TopicDeletionManager
 from kafkapy.controller.zk_verbs import ControllerZk
-from kafkapy.zk.errors import ControllerMovedError
+from kafkapy.zk.errors import (
+    ConnectionLossError, ControllerMovedError, SessionExpiredError, ZkClientClosedError, ZkTimeoutError,
+)
 
 __all__ = ["KafkaController", "PartitionReassignmentState"]
 
 _controller_log = logging.getLogger("kafka.controller")
 
 AUTO_REBALANCE_INITIAL_DELAY_MS = 5000
+ZK_RETRY_BACKOFF_MS = 200
 
 
 class _Prefixed(logging.LoggerAdapter):
@@ -102,6 +105,8 @@ class KafkaController:
             bool(getattr(config, "delete_topic_enable", True)), self._send_update_metadata, self.log)
         self.event_manager = ControllerEventManager(self.broker_id, self, tasks)
         self._rebalance_timer: Any = None
+        self._session_lost = False
+        self._closing = False
         self._zk_reassignments: set[TopicPartition] = set()
         self._topic_watches: dict[str, Callable[[], None]] = {}
         self._broker_watches: dict[int, Callable[[], None]] = {}
@@ -147,6 +152,7 @@ class KafkaController:
         await fut
 
     async def shutdown(self) -> None:
+        self._closing = True
         await self.event_manager.close()
         if self.is_active or self.context.live_brokers:
             await self._on_controller_resignation()
@@ -154,11 +160,13 @@ class KafkaController:
         await self.channel.shutdown()
 
     async def on_zk_session_lost(self) -> None:
+        self._session_lost = True
         fut = asyncio.get_running_loop().create_future()
         self.event_manager.clear_and_put(ev.Expire(fut))
         await fut
 
     async def on_zk_session_reestablished(self) -> None:
+        self._session_lost = False
         fut = asyncio.get_running_loop().create_future()
         self.event_manager.put(ev.RegisterBrokerAndReelect(fut))
         await fut
@@ -213,13 +221,17 @@ class KafkaController:
         if isinstance(event, _Awaited):
             event, awaited = event.event, event.future
         try:
-            await self._handlers[type(event)](event)
+            await self._process_with_retries(event)
         except ControllerMovedError as e:
             self.log.info("Controller moved to another broker when processing %s: %s", event.name, e)
             await self._maybe_resign()
             self._fail_event(event, ApiError(ErrorCode.NOT_CONTROLLER))
         except ApiError as e:
             self._fail_event(event, e)
+        except (SessionExpiredError, ConnectionLossError, ZkTimeoutError, ZkClientClosedError) as e:
+            # The session is going or gone: Expire / RegisterBrokerAndReelect rebuild everything.
+            self.log.warning("Could not process %s: %s", event.name, e)
+            self._fail_event(event, ApiError(ErrorCode.NOT_CONTROLLER, str(e)))
         except Exception as e:
             self.log.error("Error processing event %s", event, exc_info=True)
             self._fail_event(event, e)
@@ -229,6 +241,23 @@ class KafkaController:
             fut = getattr(event, "future", None)
             if fut is not None and not fut.done() and isinstance(event, (ev.Expire, ev.RegisterBrokerAndReelect)):
                 fut.set_result(None)
+
+    async def _process_with_retries(self, event: ev.ControllerEvent) -> None:
+        """Run the handler; when ZooKeeper's connection drops mid-event (session still alive),
+        wait and run it again, as Kafka's ZooKeeper client retries requests until it reconnects.
+        Handlers re-read what they act on and write conditionally, so a rerun is safe."""
+        attempt = 0
+        while True:
+            try:
+                await self._handlers[type(event)](event)
+                return
+            except (ConnectionLossError, ZkTimeoutError) as e:
+                if self._session_lost or self._closing:
+                    raise
+                attempt += 1
+                if attempt == 1 or attempt % 20 == 0:
+                    self.log.warning("ZooKeeper connection lost while processing %s (%s); retrying", event.name, e)
+                await asyncio.sleep(ZK_RETRY_BACKOFF_MS / 1000)
 
     def preempt(self, event: ev.ControllerEvent) -> None:
         if isinstance(event, _Awaited):

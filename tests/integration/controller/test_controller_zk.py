@@ -175,3 +175,50 @@ def test_topic_created_with_admin_zk_gets_partition_states(zk_chroot: str) -> No
                 await n.stop()
             await admin_zk.close()
     run(main())
+
+
+async def _expire_session(hosts: str, client_id) -> None:
+    """Join the session from a second kazoo client and close it: ZooKeeper expires the session."""
+    from kazoo.client import KazooClient
+
+    def expire() -> None:
+        twin = KazooClient(hosts=hosts, client_id=client_id, timeout=2)
+        twin.start(timeout=10)
+        twin.stop()
+        twin.close()
+    await asyncio.get_running_loop().run_in_executor(None, expire)
+
+
+def test_session_expiry_resigns_and_the_other_broker_takes_over(zk_chroot: str, zookeeper) -> None:
+    async def main() -> None:
+        a = await Node.start(zk_chroot, 0)
+        await a.controller.startup()
+        b = await Node.start(zk_chroot, 1)
+        await b.controller.startup()
+        assert a.controller.is_active and not b.controller.is_active
+        pending: list[asyncio.Task] = []
+        renewed = asyncio.Event()
+
+        async def reregister_and_reelect() -> None:
+            await a.kz.register_broker(BrokerInfo(0, (EndPoint("127.0.0.1", 9092),), timestamp_ms=2))
+            await a.controller.on_zk_session_reestablished()
+            renewed.set()
+
+        a.kz.zk.add_session_lost_listener(
+            lambda: pending.append(asyncio.ensure_future(a.controller.on_zk_session_lost())))
+        a.kz.zk.add_new_session_listener(lambda: pending.append(asyncio.ensure_future(reregister_and_reelect())))
+        old_epoch = a.controller.context.broker_epoch(0)
+        try:
+            await _expire_session(zookeeper.connect_string, a.kz.zk.client_id)
+            await eventually(lambda: b.controller.is_active, "broker 1 to take over")
+            await asyncio.wait_for(renewed.wait(), 20)
+            assert not a.controller.is_active and a.controller.active_controller_id == 1
+            assert b.controller.epoch == 2
+            await eventually(lambda: b.controller.context.broker_epoch(0) > old_epoch,
+                             "the new controller to see broker 0's new registration")
+            assert set(b.controller.context.live_brokers) == {0, 1}
+        finally:
+            await asyncio.gather(*pending, return_exceptions=True)
+            await a.stop()
+            await b.stop()
+    run(main())
