@@ -252,6 +252,12 @@ class ZkClient:
         self._kazoo.start_async()
         try:
             await asyncio.wait_for(asyncio.shield(self._connected_waiter), timeout_s)
+        except asyncio.CancelledError:
+            # Cancelled while connecting: stop kazoo off the loop without waiting for it.
+            kazoo, self._kazoo, self._stopping = self._kazoo, None, True
+            if kazoo is not None:
+                self._loop.run_in_executor(None, self._stop_kazoo, kazoo)
+            raise
         except asyncio.TimeoutError:
             await self.stop()
             raise errors.ZkTimeoutError(

@@ -237,3 +237,16 @@ def test_watch_paths_inside_a_chroot_keep_their_full_name(zk_chroot: str, arun) 
         finally:
             await zk.stop()
     arun(main)
+
+
+def test_cancelled_start_leaves_no_client_behind(arun) -> None:
+    async def main() -> None:
+        zk = ZkClient("127.0.0.1:1", session_timeout_ms=2000, connection_timeout_ms=60000)
+        task = asyncio.ensure_future(zk.start())
+        await asyncio.sleep(0)   # let start() begin connecting
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        with pytest.raises(errors.ZkClientClosedError):
+            await zk.get("/")
+    arun(main)

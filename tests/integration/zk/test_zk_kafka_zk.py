@@ -10,7 +10,7 @@ from kazoo.client import KazooClient
 from kafkapy.common.types import LeaderAndIsr, TopicPartition
 from kafkapy.zk import errors
 from kafkapy.zk.kafka_zk import KafkaZkClient, generate_cluster_id
-from kafkapy.zk.znodes import PERSISTENT_ZK_PATHS, BrokerInfo, EndPoint, ProducerIdBlock
+from kafkapy.zk.znodes import PERSISTENT_ZK_PATHS, BrokerInfo, EndPoint
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
