@@ -77,7 +77,9 @@ class SocketServerConfig:
     socket_listen_backlog_size: int = 128
     # Ordered pipeline bound: stop reading once this many responses are pending.
     max_pending_responses: int = 32
-    # Initial (and steady-state) receive buffer; grown for larger frames.
+    # Receive buffer: a connection starts with the small one and switches to the big one
+    # while reads fill it (and back after many reads that do not); larger frames get their own.
+    initial_receive_buffer_bytes: int = 16 * 1024
     receive_buffer_bytes: int = 256 * 1024
     # A grown buffer above this size is not kept once empty.
     max_retained_receive_buffer_bytes: int = 8 * 1024 * 1024
@@ -166,7 +168,10 @@ class Connection(asyncio.BufferedProtocol):
         self._start = 0
         self._end = 0
         self._need = 0
-        self._new_buffer(cfg.receive_buffer_bytes)
+        self._wide = False  # reads fill the buffer: use receive_buffer_bytes
+        self._small_reads = 0  # consecutive reads that did not fill the buffer
+        self._read_room = -1
+        self._new_buffer(cfg.initial_receive_buffer_bytes)
 
         self._queue: deque[Any] = deque()  # Response | _Pending | _CLOSE, request order
         self._out: deque[Any] = deque()  # chunks being written: bytes-like | FileRegion | _CLOSE
@@ -266,14 +271,19 @@ class Connection(asyncio.BufferedProtocol):
         self._recv_mv = memoryview(self._buf)
         self._base_refs = sys.getrefcount(self._buf)
 
+    def _target_capacity(self) -> int:
+        return self._cfg.receive_buffer_bytes if self._wide else self._cfg.initial_receive_buffer_bytes
+
+    def _may_shrink(self, capacity: int) -> bool:
+        return capacity > self._cfg.max_retained_receive_buffer_bytes or self._small_reads >= 32
+
     def _relocate(self, capacity: int) -> None:
         """Move the unconsumed bytes to the start of a buffer of at least `capacity` bytes."""
         start, end = self._start, self._end
         partial = end - start
         cur = len(self._buf)
-        shared = sys.getrefcount(self._buf) > self._base_refs  # a frame from it is alive
-        if shared or capacity > cur or (cur > self._cfg.max_retained_receive_buffer_bytes
-                                         and capacity < cur):
+        shared = sys.getrefcount(self._buf) > self._base_refs  # a frame cut from it is alive
+        if shared or capacity > cur or (cur > capacity and self._may_shrink(cur)):
             old_mv = self._recv_mv
             self._new_buffer(capacity)
             if partial:
@@ -287,27 +297,42 @@ class Connection(asyncio.BufferedProtocol):
     def get_buffer(self, sizehint: int) -> memoryview:
         start, end = self._start, self._end
         need = self._need
-        if start == end and start:
-            # Everything consumed: rewind (or change buffers if a frame still uses this one).
-            self._start = self._end = 0
-            if sys.getrefcount(self._buf) > self._base_refs or \
-                    len(self._buf) > self._cfg.max_retained_receive_buffer_bytes:
-                self._new_buffer(self._cfg.receive_buffer_bytes)
-            start = end = 0
+        target = self._target_capacity()
+        if start == end:
+            cap = len(self._buf)
+            if start or cap != target:
+                # Everything consumed: rewind, changing buffers if a frame still uses this one
+                # or the connection's traffic calls for another size.
+                self._start = self._end = start = end = 0
+                if sys.getrefcount(self._buf) > self._base_refs or target > cap or \
+                        (cap > target and self._may_shrink(cap)):
+                    self._new_buffer(target)
+                    self._small_reads = 0
         if need:
             if start + need > len(self._buf):
-                self._relocate(max(need, self._cfg.receive_buffer_bytes))
+                self._relocate(max(need, target))
                 start, end = 0, self._end
             if need >= self._large_frame:
-                # Read this frame to its end only: the buffer then empties without copying.
+                # Read this frame up to its end only: the buffer then empties without copying.
+                self._read_room = -1
                 return self._recv_mv[end:start + need]
         elif len(self._buf) - end < 4096 or (start and len(self._buf) - end < 65536):
-            self._relocate(max(self._cfg.receive_buffer_bytes, end - start + 4096))
+            self._relocate(max(target, end - start + 4096))
             end = self._end
+        self._read_room = len(self._buf) - end
         return self._recv_mv[end:]
 
     def buffer_updated(self, nbytes: int) -> None:
         self._end += nbytes
+        room = self._read_room
+        if room >= 0:
+            if nbytes >= room:  # the socket had more: use the big buffer
+                self._wide = True
+                self._small_reads = 0
+            elif self._small_reads < 1000:
+                self._small_reads += 1
+                if self._small_reads == 32:
+                    self._wide = False
         self.bytes_received += nbytes
         self._last_active_ms = self._clock.monotonic_ms()
         self._process_frames()
@@ -552,6 +577,7 @@ class Connection(asyncio.BufferedProtocol):
     def _write(self, batch: list[Any]) -> None:
         transport = self._transport
         assert transport is not None
+        self._last_active_ms = self._clock.monotonic_ms()
         if len(batch) == 1:
             data = batch[0]
             self.bytes_sent += len(data)

@@ -300,7 +300,8 @@ def test_truncated_frame_then_peer_close() -> None:
 def test_large_frames_and_retained_frames_stay_intact() -> None:
     async def main() -> None:
         handler = ScriptedHandler()
-        server = await started(handler, receive_buffer_bytes=4096, large_frame_bytes=8192)
+        server = await started(handler, initial_receive_buffer_bytes=1024, receive_buffer_bytes=4096,
+                               large_frame_bytes=8192)
         reader, writer = await connect(server)
         payloads = [os.urandom(n) for n in (10, 3000, 5000, 3 * 1024 * 1024, 1, 20000, 4090, 100)] * 3
         stream = b"".join(req(i, b"K", p) for i, p in enumerate(payloads))
@@ -317,13 +318,47 @@ def test_large_frames_and_retained_frames_stay_intact() -> None:
     run(main)
 
 
+def test_receive_buffer_grows_under_load_and_shrinks_when_quiet() -> None:
+    async def main() -> None:
+        handler = ScriptedHandler()
+        cfg = SocketServerConfig()
+        server = await started(handler, max_pending_responses=10_000)
+        reader, writer = await connect(server)
+        writer.write(req(0, b"E"))
+        await read_response(reader)
+        conn = only_connection(server)
+        assert len(conn._buf) == cfg.initial_receive_buffer_bytes
+        sizes: set[int] = set()
+        real_handle = handler.handle
+
+        def spy(c: Connection, frame: memoryview) -> Any:
+            sizes.add(len(c._buf))
+            return real_handle(c, frame)
+
+        handler.handle = spy  # type: ignore[method-assign]
+        writer.write(b"".join(req(i, b"E", b"z" * 1000) for i in range(1, 3001)))
+        for i in range(1, 3001):
+            assert (await read_response(reader))[0] == i
+        assert max(sizes) == cfg.receive_buffer_bytes
+        handler.handle = real_handle  # type: ignore[method-assign]
+        for i in range(40):  # one request at a time: reads never fill the buffer
+            writer.write(req(i, b"E", b"q"))
+            assert await read_response(reader) == (i, b"q")
+        assert len(conn._buf) == cfg.initial_receive_buffer_bytes
+        writer.close()
+        await server.shutdown(1000)
+
+    run(main)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sizes=st.lists(st.integers(0, 70000), min_size=1, max_size=12),
        cuts=st.lists(st.integers(1, 50000), min_size=1, max_size=8))
 def test_any_split_of_a_pipelined_stream_answers_every_request_in_order(sizes: list[int], cuts: list[int]) -> None:
     async def main() -> None:
         handler = ScriptedHandler()
-        server = await started(handler, receive_buffer_bytes=16384, large_frame_bytes=32768)
+        server = await started(handler, initial_receive_buffer_bytes=4096, receive_buffer_bytes=16384,
+                               large_frame_bytes=32768)
         reader, writer = await connect(server)
         stream = b"".join(req(i, b"E", bytes([i % 251]) * n) for i, n in enumerate(sizes))
         off = 0
