@@ -415,6 +415,8 @@ class KafkaController:
     # ================================================================ failover / resignation
     async def _on_controller_failover(self) -> None:
         zk, ctx = self.zk, self.context
+        self.log.info("Setting up feature ZNode")
+        await zk.setup_feature_znode()
         self.log.info("Registering handlers")
         # The reads below arm the child / exists watches (§5.1 step 2).
         seqs = await zk.get_isr_change_notifications(watch=self._on_isr_change_notification)

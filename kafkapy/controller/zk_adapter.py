@@ -22,6 +22,8 @@ __all__ = ["KafkaZkControllerAdapter", "to_controller_broker"]
 
 log = logging.getLogger(__name__)
 
+FEATURE_ENABLED = 1
+
 
 def to_controller_broker(info: znodes.BrokerInfo) -> BrokerInfo:
     return BrokerInfo(info.broker_id,
@@ -162,6 +164,13 @@ class KafkaZkControllerAdapter:
 
     async def delete_preferred_replica_election(self, epoch_zk_version: int) -> None:
         await self.kz.delete_preferred_replica_election(epoch_zk_version)
+
+    async def setup_feature_znode(self) -> None:
+        """`/feature` enabled with no finalized features (2.7/2.8 define none); flip a disabled one."""
+        current = await self.kz.get_feature()
+        if current is None or current.status != FEATURE_ENABLED:
+            features = dict(current.features) if current is not None else {}
+            await self.kz.create_or_update_feature(znodes.FeatureZNodeData(FEATURE_ENABLED, features))
 
     async def delete_log_dir_event_notifications(self, epoch_zk_version: int) -> None:
         await self.kz.delete_log_dir_event_notifications(epoch_zk_version)

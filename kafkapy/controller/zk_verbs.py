@@ -108,3 +108,6 @@ class ControllerZk(Protocol):
     async def delete_preferred_replica_election(self, epoch_zk_version: int) -> None: ...
 
     async def delete_log_dir_event_notifications(self, epoch_zk_version: int) -> None: ...
+
+    async def setup_feature_znode(self) -> None:
+        """Failover step 1: create `/feature` (enabled) or enable it (§2.15)."""

@@ -93,6 +93,8 @@ def test_two_controllers_race_and_fail_over(zk_chroot: str) -> None:
             assert await a.kz.get_controller_id() == winner.controller.broker_id
             epoch = await a.kz.get_controller_epoch()
             assert epoch.epoch == 1 and winner.controller.epoch == 1
+            feature = await a.kz.get_feature()
+            assert feature is not None and feature.status == 1 and dict(feature.features) == {}
             assert winner.controller.context.epoch_zk_version == epoch.zk_version
             assert loser.controller.active_controller_id == winner.controller.broker_id
             # The winner's session ends: the other broker takes over with the next epoch.

@@ -225,6 +225,9 @@ class FakeZk:
     async def delete_log_dir_event_notifications(self, epoch_zk_version) -> None:
         self._check_epoch(epoch_zk_version)
 
+    async def setup_feature_znode(self) -> None:
+        self.feature_enabled = True
+
 
 @dataclass
 class Sent:
