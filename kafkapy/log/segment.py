@@ -437,6 +437,7 @@ class LogSegment:
             next_offset = self.read_next_offset()
             self.offset_index.full_check(self.size, next_offset)
             self.time_index.full_check(next_offset)
+            self._check_time_index_against_log()
         else:
             self.offset_index.sanity_check(self.size)
             self.time_index.sanity_check(upper_offset)
@@ -453,6 +454,33 @@ class LogSegment:
                 a2, b2 = ti.entry(ti.entries - 2), ti.entry(ti.entries - 1)
                 if not (a2.timestamp < b2.timestamp and a2.offset <= b2.offset):
                     raise InvalidOffsetIndexError(f"time index file {ti.path} has unordered last entries")
+
+    def _check_time_index_against_log(self) -> None:
+        """Every time-index entry names an entry of the log with that max timestamp, and the last
+        one holds the segment's largest timestamp (the final entry written on roll and close)."""
+        ti = self.time_index
+        if ti.entries == 0:
+            for h in walk_headers(self.fd, 0, self.size):
+                if h.max_timestamp >= 0:
+                    raise InvalidOffsetIndexError(f"time index file {ti.path} is empty but its segment holds "
+                                                  f"timestamps")
+                break
+            return
+        for entry in ti.entries_list():
+            pos = self.offset_index.lookup(entry.offset).position
+            holder = None
+            for h in walk_headers(self.fd, pos, self.size):
+                if h.last_offset >= entry.offset:
+                    holder = h
+                    break
+            if holder is None or holder.base_offset > entry.offset or holder.max_timestamp != entry.timestamp:
+                raise InvalidOffsetIndexError(f"time index file {ti.path} has entry ({entry.timestamp}, "
+                                              f"{entry.offset}) that does not match the log")
+        last = ti.last_entry
+        for h in walk_headers(self.fd, self.offset_index.lookup(last.offset).position, self.size):
+            if h.last_offset > last.offset and h.max_timestamp > last.timestamp:
+                raise InvalidOffsetIndexError(f"time index file {ti.path} lacks the segment's largest "
+                                              f"timestamp {h.max_timestamp}")
 
     def truncate_to(self, offset: int) -> int:
         """Drop every entry whose last offset is >= ``offset``; returns the bytes removed."""

@@ -348,10 +348,8 @@ def _assign_legacy_wrapper_in_place(view, b: BatchInfo, next_offset, now_ms, log
         legacy_set_log_append_time(view, b.position, now_ms)
         max_ts, offset_of_max = now_ms, last
     else:
-        max_ts, offset_of_max = NO_TIMESTAMP, -1
-        for i, m in enumerate(inner):
-            if m.timestamp > max_ts:
-                max_ts, offset_of_max = m.timestamp, next_offset + i
+        # The time index records the shallow (wrapper) offset, as Kafka does.
+        max_ts, offset_of_max = max(m.timestamp for m in inner), last
     return ValidationResult(view, LogAppendInfo(
         next_offset, last, max_ts, offset_of_max, now_ms if log_append else NO_TIMESTAMP, log_start_offset,
         len(inner), valid, 1, b.compression, b.compression))
@@ -403,6 +401,8 @@ def _rebuild(view, batches, next_offset, now_ms, config: LogConfig, leader_epoch
             for i, r in enumerate(recs):
                 if r.timestamp is not None and r.timestamp > max_ts:
                     max_ts, offset_of_max = r.timestamp, next_offset + i
+            if to_magic == MAGIC_V2 or tcodec:
+                offset_of_max = last  # one entry: the time index holds its (shallow) offset
     out = bytearray(data)
     n_entries = sum(1 for _ in iter_batches(out))
     return ValidationResult(memoryview(out), LogAppendInfo(
