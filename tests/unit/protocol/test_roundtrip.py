@@ -304,3 +304,89 @@ def test_struct_error_is_not_leaked_for_short_fixed_fields() -> None:
     codec = get_api(12).response_codec(1)
     with pytest.raises(ProtocolDecodeError, match="truncated"):
         codec.decode(struct.pack(">i", 0))
+
+
+# ---------------------------------------------------------------- interop with a real client
+
+def _kafka_python_classes() -> list:
+    """kafka-python's hand-written message classes (kafka.protocol.old), an independent encoder."""
+    import importlib
+    import inspect
+    import pkgutil
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # kafka-python's resource loading
+        try:
+            import kafka.protocol.old as old
+            from kafka.protocol.old.api import Request, Response
+        except ImportError:
+            return []
+        modules = [importlib.import_module(f"{old.__name__}.{m.name}")
+                   for m in pkgutil.iter_modules(old.__path__)]
+    found = []
+    for mod in modules:
+        for c in vars(mod).values():
+            if (inspect.isclass(c) and issubclass(c, (Request, Response))
+                    and c.__module__ == mod.__name__ and c not in (Request, Response)
+                    and isinstance(getattr(c, "API_KEY", None), int)
+                    and isinstance(getattr(c, "API_VERSION", None), int)):
+                found.append(c)
+    return sorted(found, key=lambda c: (c.API_KEY, c.API_VERSION, c.__name__))
+
+
+# Classes whose kafka-python schema differs in shape from Kafka's, not on the wire.
+_KAFKA_PYTHON_SHAPES = {
+    "MetadataRequest": "topics is an array of strings, not of {name} structs",
+    "DescribeGroupsResponse_v3": "authorized_operations is a bit set",
+    "DescribeGroupsResponse_v4": "authorized_operations is a bit set",
+    "MetadataResponse_v8": "authorized_operations is a bit set",
+    "CreatePartitionsRequest": "assignments modelled as an array of arrays",
+    "DescribeLogDirsRequest": "topics modelled differently",
+}
+
+
+def _to_values(obj, s: Struct, version: int) -> list:
+    out = []
+    for f in s.fields:
+        if not f.present(version) or f.tagged(version):
+            continue
+        val = getattr(obj, f.name)
+        t = f.type
+        if isinstance(t, ArrayOf) and isinstance(t.element, Struct) and val is not None:
+            val = [tuple(_to_values(x, t.element, version)) for x in val]
+        elif isinstance(t, Struct):
+            val = tuple(_to_values(val, t, version))
+        elif isinstance(val, memoryview):
+            val = bytes(val)
+        out.append(val)
+    return out
+
+
+@pytest.mark.parametrize("cls", _kafka_python_classes(), ids=lambda c: c.__name__)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_same_bytes_as_kafka_python(cls) -> None:
+    from kafka.protocol.old.api import Request
+
+    api = APIS.get(cls.API_KEY)
+    version = cls.API_VERSION
+    reason = next((r for k, r in _KAFKA_PYTHON_SHAPES.items() if cls.__name__.startswith(k)), None)
+    if reason:
+        pytest.skip(f"kafka-python's {cls.__name__}: {reason}")
+    if api is None or version > api.max_version:
+        pytest.skip(f"{cls.__name__} is beyond Kafka 2.8")
+    if api.is_flexible(version):
+        pytest.skip("kafka-python's old classes do not encode flexible versions")
+    is_request = issubclass(cls, Request)
+    schema = api.request if is_request else api.response
+    codec = api.request_codec(version) if is_request else api.response_codec(version)
+
+    @given(struct_strategy(schema, version, False))
+    @settings(max_examples=5, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    def run(obj) -> None:
+        theirs = bytes(cls(*_to_values(obj, schema, version)).encode())
+        assert codec.encode(obj) == theirs
+        assert codec.decode(theirs)[0] == obj
+
+    run()
