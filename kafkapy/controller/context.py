@@ -154,6 +154,7 @@ class ControllerContext:
     topics_to_be_deleted: set[str] = field(default_factory=set)
     topics_with_deletion_started: set[str] = field(default_factory=set)
     topics_ineligible_for_deletion: set[str] = field(default_factory=set)
+    replicas_on_offline_dirs: dict[int, set[TopicPartition]] = field(default_factory=dict)
 
     # ---- brokers ---------------------------------------------------------------------------
     @property
@@ -179,10 +180,12 @@ class ControllerContext:
 
     def is_replica_online(self, broker_id: int, partition: TopicPartition,
                           include_shutting_down: bool = False) -> bool:
-        del partition        # log-dir failures are not tracked per replica (yet)
-        if include_shutting_down:
-            return broker_id in self.live_brokers
-        return broker_id in self.live_brokers and broker_id not in self.shutting_down_broker_ids
+        if broker_id not in self.live_brokers:
+            return False
+        if not include_shutting_down and broker_id in self.shutting_down_broker_ids:
+            return False
+        offline = self.replicas_on_offline_dirs.get(broker_id)
+        return offline is None or partition not in offline
 
     # ---- assignments ---------------------------------------------------------------------
     def partition_replica_assignment(self, tp: TopicPartition) -> tuple[int, ...]:

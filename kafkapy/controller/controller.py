@@ -123,6 +123,7 @@ class KafkaController:
             ev.PartitionModifications: self._process_partition_modifications,
             ev.TopicDeletion: self._process_topic_deletion,
             ev.IsrChangeNotification: self._process_isr_change_notification,
+            ev.LogDirEventNotification: self._process_log_dir_event_notification,
             ev.ReplicaLeaderElection: self._process_replica_leader_election,
             ev.ZkPartitionReassignment: self._process_zk_partition_reassignment,
             ev.ApiPartitionReassignment: self._process_api_partition_reassignment,
@@ -297,6 +298,9 @@ class KafkaController:
     def _on_isr_change_notification(self) -> None:
         self.event_manager.put(ev.IsrChangeNotification())
 
+    def _on_log_dir_event_notification(self) -> None:
+        self.event_manager.put(ev.LogDirEventNotification())
+
     def _on_reassign_partitions(self) -> None:
         self.event_manager.put(ev.ZkPartitionReassignment())
 
@@ -420,8 +424,10 @@ class KafkaController:
         self.log.info("Registering handlers")
         # The reads below arm the child / exists watches (§5.1 step 2).
         seqs = await zk.get_isr_change_notifications(watch=self._on_isr_change_notification)
+        log_dir_seqs = await zk.get_log_dir_event_notifications(watch=self._on_log_dir_event_notification)
         self.log.info("Deleting log dir event notifications")
-        await zk.delete_log_dir_event_notifications(ctx.epoch_zk_version)
+        if log_dir_seqs:
+            await zk.delete_log_dir_event_notifications(ctx.epoch_zk_version, log_dir_seqs)
         self.log.info("Deleting isr change notifications")
         if seqs:
             await zk.delete_isr_change_notifications(seqs, ctx.epoch_zk_version)
@@ -569,6 +575,8 @@ class KafkaController:
         ctx = self.context
         self.log.info("New broker startup callback for %s", ",".join(map(str, new_brokers)))
         ctx.shutting_down_broker_ids -= set(new_brokers)
+        for b in new_brokers:
+            ctx.replicas_on_offline_dirs.pop(b, None)
         existing = ctx.live_or_shutting_down_broker_ids - set(new_brokers)
         self._send_update_metadata(existing, [])
         self._send_update_metadata(new_brokers, sorted(ctx.partition_leadership_info))
@@ -713,8 +721,12 @@ class KafkaController:
             self.log.error("Received error %d in LeaderAndIsr response from broker %d", event.error_code,
                            event.broker_id)
             return
-        offline = {PartitionReplica(tp, event.broker_id) for tp, code in event.partition_errors.items()
-                   if code == ErrorCode.KAFKA_STORAGE_ERROR and tp in ctx.partition_leadership_info}
+        in_failed_dirs = {tp for tp, code in event.partition_errors.items() if code == ErrorCode.KAFKA_STORAGE_ERROR}
+        known = ctx.replicas_on_offline_dirs.get(event.broker_id, set())
+        offline = {PartitionReplica(tp, event.broker_id) for tp in in_failed_dirs - known
+                   if tp in ctx.partition_leadership_info}
+        if in_failed_dirs:
+            ctx.replicas_on_offline_dirs[event.broker_id] = known | in_failed_dirs
         if offline:
             self.log.warning("Replicas %s on broker %d are offline (storage error)",
                              ",".join(map(str, sorted(offline))), event.broker_id)
@@ -784,6 +796,25 @@ class KafkaController:
             self._send_update_metadata(ctx.live_or_shutting_down_broker_ids, sorted(written))
             for tp in sorted(set(written) & ctx.partitions_being_reassigned):
                 await self._maybe_complete_reassignment(tp)
+
+    async def _process_log_dir_event_notification(self, event: ev.LogDirEventNotification) -> None:
+        """§5.3: re-send LeaderAndIsr for every replica of the reporting brokers; those in a failed
+        directory answer KAFKA_STORAGE_ERROR and are then taken offline."""
+        if not self.is_active:
+            return
+        ctx = self.context
+        seqs = await self.zk.get_log_dir_event_notifications(watch=self._on_log_dir_event_notification)
+        if not seqs:
+            return
+        try:
+            broker_ids = sorted(set(await self.zk.get_broker_ids_from_log_dir_events(seqs)))
+            live = [b for b in broker_ids if b in ctx.live_brokers]
+            self.log.info("Handling log directory failure for brokers %s", ",".join(map(str, live)))
+            await self.replica_state_machine.handle_state_changes(
+                {pr for pr in ctx.replicas_on_brokers(live) if pr.partition in ctx.partition_leadership_info},
+                ReplicaState.ONLINE)
+        finally:
+            await self.zk.delete_log_dir_event_notifications(ctx.epoch_zk_version, seqs)
 
     # ================================================================ leader elections
     async def _on_preferred_replica_election_pending(self, partitions: set[TopicPartition],

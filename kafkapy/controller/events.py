@@ -21,6 +21,7 @@ __all__ = [
     "ListPartitionReassignments", "PartitionReassignmentIsrChange", "ControlledShutdown",
     "AutoPreferredReplicaLeaderElection", "TopicDeletionStopReplicaResponseReceived",
     "LeaderAndIsrResponseReceived", "ShutdownEventThread", "ControllerMovedTrigger", "AlterIsrReceived",
+    "LogDirEventNotification",
 ]
 
 
@@ -36,6 +37,7 @@ class ControllerState(enum.Enum):
     MANUAL_LEADER_BALANCE = "ManualLeaderBalance"
     CONTROLLED_SHUTDOWN = "ControlledShutdown"
     ISR_CHANGE = "IsrChange"
+    LOG_DIR_CHANGE = "LogDirChange"
     LEADER_AND_ISR_RESPONSE_RECEIVED = "LeaderAndIsrResponseReceived"
     TOPIC_UNCLEAN_LEADER_ELECTION_ENABLE = "TopicUncleanLeaderElectionEnable"
     LIST_PARTITION_REASSIGNMENT = "ListPartitionReassignment"
@@ -136,6 +138,11 @@ class TopicDeletion(ControllerEvent):
 @dataclass
 class IsrChangeNotification(ControllerEvent):
     state = ControllerState.ISR_CHANGE
+
+
+@dataclass
+class LogDirEventNotification(ControllerEvent):
+    state = ControllerState.LOG_DIR_CHANGE
 
 
 @dataclass

@@ -273,12 +273,14 @@ class PartitionStateMachine:
     async def _elect(self, states: dict[TopicPartition, LeaderAndIsr],
                      strategy: PartitionLeaderElectionStrategy) -> dict[TopicPartition, election.ElectionResult]:
         ctx = self.context
-        live = ctx.live_broker_ids
         out: dict[TopicPartition, election.ElectionResult] = {}
         kind = strategy.kind
         unclean_by_topic: dict[str, bool] = {}
         for tp, li in states.items():
             assignment = ctx.partition_replica_assignment(tp)
+            # Liveness per replica: a live broker's replica in a failed log dir does not count.
+            candidates = set(assignment) | set(li.isr) | set(ctx.partition_full_replica_assignment(tp).target_replicas)
+            live = {r for r in candidates if ctx.is_replica_online(r, tp)}
             if kind is ElectionStrategy.OFFLINE:
                 unclean = strategy.allow_unclean
                 if not unclean and not any(r in live for r in li.isr):
@@ -296,8 +298,10 @@ class PartitionStateMachine:
             elif kind is ElectionStrategy.PREFERRED:
                 res = election.preferred_election(tp, assignment, li, live)
             else:
+                live_or_shutting_down = {r for r in candidates
+                                         if ctx.is_replica_online(r, tp, include_shutting_down=True)}
                 res = election.controlled_shutdown_election(
-                    tp, assignment, li, ctx.live_or_shutting_down_broker_ids, ctx.shutting_down_broker_ids)
+                    tp, assignment, li, live_or_shutting_down, ctx.shutting_down_broker_ids)
             out[tp] = res
         return out
 

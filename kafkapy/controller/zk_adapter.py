@@ -172,5 +172,13 @@ class KafkaZkControllerAdapter:
             features = dict(current.features) if current is not None else {}
             await self.kz.create_or_update_feature(znodes.FeatureZNodeData(FEATURE_ENABLED, features))
 
-    async def delete_log_dir_event_notifications(self, epoch_zk_version: int) -> None:
-        await self.kz.delete_log_dir_event_notifications(epoch_zk_version)
+    async def delete_log_dir_event_notifications(self, epoch_zk_version: int,
+                                                 seqs: Iterable[str] | None = None) -> None:
+        await self.kz.delete_log_dir_event_notifications(epoch_zk_version, None if seqs is None else list(seqs))
+
+    async def get_log_dir_event_notifications(self, watch: Watch | None = None) -> list[str]:
+        return await self.kz.get_all_log_dir_event_notifications(
+            self._watch("children", znodes.LogDirEventNotificationZNode.path(), watch))
+
+    async def get_broker_ids_from_log_dir_events(self, seqs: Iterable[str]) -> list[int]:
+        return await self.kz.get_broker_ids_from_log_dir_events(list(seqs))

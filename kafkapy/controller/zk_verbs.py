@@ -107,7 +107,13 @@ class ControllerZk(Protocol):
 
     async def delete_preferred_replica_election(self, epoch_zk_version: int) -> None: ...
 
-    async def delete_log_dir_event_notifications(self, epoch_zk_version: int) -> None: ...
+    async def delete_log_dir_event_notifications(self, epoch_zk_version: int,
+                                                 seqs: Iterable[str] | None = None) -> None:
+        """Delete the given `/log_dir_event_notification` children (all when `seqs` is None)."""
+
+    async def get_log_dir_event_notifications(self, watch: Watch | None = None) -> list[str]: ...
+
+    async def get_broker_ids_from_log_dir_events(self, seqs: Iterable[str]) -> list[int]: ...
 
     async def setup_feature_znode(self) -> None:
         """Failover step 1: create `/feature` (enabled) or enable it (§2.15)."""

@@ -28,6 +28,7 @@ class FakeZk:
         self.states: dict[TopicPartition, LeaderAndIsr] = {}
         self.delete_topics: set[str] = set()
         self.isr_notifications: dict[str, set[TopicPartition]] = {}
+        self.log_dir_events: dict[str, int] = {}
         self.reassign: dict[TopicPartition, tuple[int, ...]] | None = None
         self.preferred: set[TopicPartition] | None = None
         self.watches: dict[str, set[Callable[[], None]]] = {}
@@ -222,8 +223,22 @@ class FakeZk:
         self._check_epoch(epoch_zk_version)
         self.preferred = None
 
-    async def delete_log_dir_event_notifications(self, epoch_zk_version) -> None:
+    async def delete_log_dir_event_notifications(self, epoch_zk_version, seqs=None) -> None:
         self._check_epoch(epoch_zk_version)
+        for s in (list(self.log_dir_events) if seqs is None else seqs):
+            self.log_dir_events.pop(s, None)
+
+    async def get_log_dir_event_notifications(self, watch=None) -> list[str]:
+        self._arm("/log_dir_event_notification", watch)
+        return sorted(self.log_dir_events)
+
+    async def get_broker_ids_from_log_dir_events(self, seqs) -> list[int]:
+        return [self.log_dir_events[s] for s in seqs if s in self.log_dir_events]
+
+    def log_dir_failed(self, broker_id: int) -> None:
+        self._seq += 1
+        self.log_dir_events[f"{self._seq:010d}"] = broker_id
+        self.fire("/log_dir_event_notification")
 
     async def setup_feature_znode(self) -> None:
         self.feature_enabled = True

@@ -435,3 +435,28 @@ def test_alter_isr_writes_conditionally_and_broadcasts():
         assert fenced[T0].code == ErrorCode.FENCED_LEADER_EPOCH
         await h.controller.shutdown()
     run(scenario())
+
+
+def test_log_dir_failure_takes_replicas_in_the_failed_dir_offline():
+    async def scenario():
+        from kafkapy.controller.channel_manager import ResponseSummary
+        zk = cluster(1, 2, 3)
+        zk.create_topic("t", {0: [2, 1, 3], 1: [1, 2, 3]})
+        h = Harness(zk)
+        await h.controller.startup()
+        await h.idle()
+        h.channel.take()
+        zk.log_dir_failed(2)
+        await h.idle()
+        assert not zk.log_dir_events
+        sent = h.channel.take()
+        lai_to_2 = [s for s in sent if s.broker_id == 2 and isinstance(s.request, LeaderAndIsrRequestData)]
+        assert len(lai_to_2) == 1
+        assert {ps.topic_partition for ps in lai_to_2[0].request.partition_states} == {T0, T1}
+        # Broker 2 answers: t-0 lives in the failed directory.
+        lai_to_2[0].callback(ResponseSummary(0, {T0: ErrorCode.KAFKA_STORAGE_ERROR, T1: 0}))
+        await h.idle()
+        assert zk.states[T0].leader == 1 and zk.states[T0].isr == (1, 3)
+        assert 2 in zk.states[T1].isr
+        await h.controller.shutdown()
+    run(scenario())
