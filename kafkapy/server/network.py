@@ -528,9 +528,8 @@ class Connection(asyncio.BufferedProtocol):
             tc = type(c)
             if tc is FileRegion:
                 if c.size <= self._inline_region_max:
-                    data = os.pread(c.fd, c.size, c.position)
-                    if len(data) != c.size:
-                        self._region_error(c, len(data))
+                    data = self._pread(c, c.size)
+                    if data is None:
                         return
                     batch.append(data)
                     out.popleft()
@@ -551,9 +550,8 @@ class Connection(asyncio.BufferedProtocol):
                     if self._write_paused:
                         return
                     n = min(c.size, self._cfg.pread_chunk_bytes)
-                    data = os.pread(c.fd, n, c.position)
-                    if len(data) != n:
-                        self._region_error(c, len(data))
+                    data = self._pread(c, n)
+                    if data is None:
                         return
                     if n == c.size:
                         out.popleft()
@@ -573,6 +571,20 @@ class Connection(asyncio.BufferedProtocol):
                 out.popleft()
         if batch:
             self._write(batch)
+
+    def _pread(self, region: FileRegion, n: int) -> bytes | None:
+        """The first `n` bytes of `region`, or None after closing the connection."""
+        try:
+            data = os.pread(region.fd, n, region.position)
+        except OSError as exc:
+            log.error("Reading file region %r for connection %s failed: %s; closing it",
+                      region, self.connection_id, exc)
+            self._abort(None)
+            return None
+        if len(data) != n:
+            self._region_error(region, len(data))
+            return None
+        return data
 
     def _write(self, batch: list[Any]) -> None:
         transport = self._transport
@@ -602,7 +614,7 @@ class Connection(asyncio.BufferedProtocol):
                 self._wait_writable()
                 return False
             except OSError as exc:
-                if exc.errno in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN, errno.EBADF):
+                if exc.errno in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN):
                     log.debug("Connection %s closed by peer while sending: %s", self.connection_id, exc)
                 else:
                     log.warning("sendfile failed on connection %s: %s", self.connection_id, exc)

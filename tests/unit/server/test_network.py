@@ -390,8 +390,16 @@ def data_file(tmp_path: Any) -> Any:
 
 
 @pytest.mark.parametrize("mode", ["sendfile", "pread"])
-def test_file_region_to_a_slow_reader(mode: str, data_file: Any) -> None:
+def test_file_region_to_a_slow_reader(mode: str, data_file: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     fd, data = data_file
+    drain_waits: list[int] = []
+    real_wait = Connection._wait_for_drain
+
+    def counting_wait(self: Connection) -> None:
+        drain_waits.append(self._transport.get_write_buffer_size())
+        real_wait(self)
+
+    monkeypatch.setattr(Connection, "_wait_for_drain", counting_wait)
 
     async def main() -> None:
         handler = ScriptedHandler()
@@ -419,6 +427,7 @@ def test_file_region_to_a_slow_reader(mode: str, data_file: Any) -> None:
         assert rid == 4 and body[:-3] == expected_region
         if mode == "sendfile":
             assert conn.send_waits > 0  # EAGAIN happened and was waited out
+            assert drain_waits and all(n > 0 for n in drain_waits)  # the region waited for the 3 MiB
         writer.close()
         await server.shutdown(1000)
 
@@ -446,6 +455,37 @@ def test_small_regions_are_inlined_and_ordered(tmp_path: Any) -> None:
         run(main)
     finally:
         os.close(fd)
+
+
+@pytest.mark.parametrize("mode,size", [("sendfile", 1 << 20), ("pread", 1 << 20), ("sendfile", 100)])
+def test_region_past_the_end_of_its_file_closes_only_that_connection(
+        tmp_path: Any, mode: str, size: int, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "short.log"
+    path.write_bytes(b"s" * (size // 2))
+    fd = os.open(path, os.O_RDONLY)
+
+    async def main() -> None:
+        handler = ScriptedHandler()
+        handler.region = FileRegion(fd, 0, size)
+        server = await started(handler, region_send_mode=mode)
+        r1, w1 = await connect(server)
+        r2, w2 = await connect(server)
+        w1.write(req(1, b"F"))
+        try:
+            partial = await r1.read()  # whatever was sent before the region failed, then EOF
+        except ConnectionResetError:
+            partial = b""
+        assert len(partial) < 4 + 4 + size + 3
+        w2.write(req(2, b"E", b"fine"))
+        assert await read_response(r2) == (2, b"fine")
+        w2.close()
+        await server.shutdown(1000)
+
+    try:
+        run(main)
+    finally:
+        os.close(fd)
+    assert any(r.levelname == "ERROR" and "ended early" in r.getMessage() for r in caplog.records)
 
 
 def test_peer_closing_mid_region_does_not_hurt_the_server(data_file: Any) -> None:
