@@ -73,7 +73,7 @@ class KafkaController:
     def __init__(self, config: Any, zk: Any, clock: Any, tasks: Any = None,
                  broker_epoch_provider: Callable[[], int] = lambda: -1, *,
                  controller_zk: ControllerZk | None = None, channel: ControllerChannel | None = None,
-                 assign_topic_ids: bool = True):
+                 assign_topic_ids: bool | None = None):
         self.config = config
         self.broker_id: int = int(config.broker_id)
         self.clock = clock
@@ -87,6 +87,8 @@ class KafkaController:
             from kafkapy.controller.channel_manager import ControllerChannelManager
             channel = ControllerChannelManager(config, tasks=tasks, controller_id=self.broker_id)
         self.channel: ControllerChannel = channel
+        if assign_topic_ids is None:       # 2.8: topic ids once inter.broker.protocol.version >= 2.8-IV0
+            assign_topic_ids = bool(getattr(config, "uses_topic_id", True))
         self.assign_topic_ids = assign_topic_ids
         self.log = _Prefixed(_controller_log, {"prefix": f"[Controller id={self.broker_id}] "})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from kafkapy.controller.events import ControllerEvent, ControllerState, ShutdownEventThread
@@ -142,12 +142,3 @@ class ControllerEventManager:
         if self._on_state_change is not None:
             self._on_state_change(state)
 
-
-async def call_soon_on(manager: ControllerEventManager, make: Callable[[asyncio.Future], ControllerEvent]) -> Any:
-    """Queue an event carrying a future and wait for its answer."""
-    fut = asyncio.get_running_loop().create_future()
-    manager.put(make(fut))
-    return await fut
-
-
-Processor = Callable[[ControllerEvent], Awaitable[None]]

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from kafkapy.common.errors import ApiError, ErrorCode
 from kafkapy.common.types import LeaderAndIsr, TopicPartition
 from kafkapy.controller import election
 from kafkapy.controller.channel_manager import ControllerBrokerRequestBatch
@@ -228,15 +227,15 @@ class PartitionStateMachine:
                                               ) -> tuple[ElectionResults, list[TopicPartition]]:
         ctx = self.context
         states = await self.zk.get_partition_states(partitions)
-        failed: ElectionResults = {}
+        results: ElectionResults = {}
         valid: dict[TopicPartition, LeaderAndIsr] = {}
         for tp in partitions:
             li = states.get(tp)
             if li is None:
-                failed[tp] = StateChangeFailedError(f"Failed to retrieve leader and ISR of partition {tp}: "
+                results[tp] = StateChangeFailedError(f"Failed to retrieve leader and ISR of partition {tp}: "
                                                     "its state znode does not exist")
             elif li.controller_epoch > ctx.epoch:
-                failed[tp] = StateChangeFailedError(
+                results[tp] = StateChangeFailedError(
                     f"Aborted leader election for partition {tp} since the LeaderAndIsr path was already "
                     f"written by another controller. This probably means that the current controller "
                     f"{self.controller_id} went through a soft failure and another controller was elected "
@@ -244,31 +243,31 @@ class PartitionStateMachine:
             else:
                 valid[tp] = li
         if not valid:
-            return failed, []
+            return results, []
 
         elections = await self._elect(valid, strategy)
         to_write: dict[TopicPartition, LeaderAndIsr] = {}
         recipients: dict[TopicPartition, tuple[int, ...]] = {}
         for tp, res in elections.items():
             if res.leader_and_isr is None:
-                failed[tp] = StateChangeFailedError(f"Failed to elect leader for partition {tp} under "
+                results[tp] = StateChangeFailedError(f"Failed to elect leader for partition {tp} under "
                                                     f"strategy {strategy}")
             else:
                 li = res.leader_and_isr
                 to_write[tp] = LeaderAndIsr(li.leader, li.leader_epoch, li.isr, ctx.epoch, li.zk_version)
                 recipients[tp] = res.live_replicas
         if not to_write:
-            return failed, []
+            return results, []
         result = await self.zk.update_leader_and_isr(to_write, ctx.epoch_zk_version)
         for tp, outcome in result.finished.items():
             if isinstance(outcome, Exception):
-                failed[tp] = outcome
+                results[tp] = outcome
                 continue
             ctx.partition_leadership_info[tp] = outcome
             self.batch.add_leader_and_isr_request_for_brokers(
                 recipients[tp], tp, outcome, ctx.partition_full_replica_assignment(tp), is_new=False)
-            failed[tp] = outcome
-        return failed, sorted(result.to_retry)
+            results[tp] = outcome
+        return results, sorted(result.to_retry)
 
     async def _elect(self, states: dict[TopicPartition, LeaderAndIsr],
                      strategy: PartitionLeaderElectionStrategy) -> dict[TopicPartition, election.ElectionResult]:
@@ -305,10 +304,3 @@ class PartitionStateMachine:
             out[tp] = res
         return out
 
-
-def election_error(tp: TopicPartition, outcome: LeaderAndIsr | Exception) -> ApiError | None:
-    if isinstance(outcome, LeaderAndIsr):
-        return None
-    if isinstance(outcome, ApiError):
-        return outcome
-    return ApiError(ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, f"Failed to elect leader for partition {tp}: {outcome}")

@@ -152,8 +152,8 @@ class TopicDeletionManager:
         dead = replicas - alive
         successfully_deleted = ctx.replicas_in_state(topic, ReplicaState.DELETION_SUCCESSFUL)
         retry = alive - successfully_deleted
-        self.log.info("Dead Replicas (%s) found for topic %s", ",".join(map(str, sorted(dead))), topic) \
-            if dead else None
+        if dead:
+            self.log.info("Dead Replicas (%s) found for topic %s", ",".join(map(str, sorted(dead))), topic)
         await self.rsm.handle_state_changes(dead, ReplicaState.DELETION_INELIGIBLE)
         await self.rsm.handle_state_changes(retry, ReplicaState.OFFLINE)
         await self.rsm.handle_state_changes(retry, ReplicaState.DELETION_STARTED)
