@@ -12,7 +12,7 @@ from kafkapy.common.types import TopicPartition
 from kafkapy.controller.channel_manager import (
     LeaderAndIsrRequestData, StopReplicaRequestData, UpdateMetadataRequestData,
 )
-from kafkapy.controller.context import PartitionState
+from kafkapy.controller.context import PartitionState, ReplicaAssignment
 from kafkapy.controller.controller import KafkaController
 from kafkapy.controller.events import ElectionType
 
@@ -458,5 +458,53 @@ def test_log_dir_failure_takes_replicas_in_the_failed_dir_offline():
         await h.idle()
         assert zk.states[T0].leader == 1 and zk.states[T0].isr == (1, 3)
         assert 2 in zk.states[T1].isr
+        await h.controller.shutdown()
+    run(scenario())
+
+
+def test_zk_triggered_reassignment_completes_and_clears_the_admin_znode():
+    async def scenario():
+        zk = cluster(1, 2, 3)
+        zk.create_topic("t", {0: [1, 2], 1: [2, 1]})
+        h = Harness(zk)
+        await h.controller.startup()
+        await h.idle()
+        zk.reassign = {T0: (2, 3), TopicPartition("missing", 0): (1,)}
+        zk.fire("/admin/reassign_partitions")
+        await h.idle()
+        assert zk.topics["t"].partitions[0] == ReplicaAssignment((2, 3, 1), (3,), (1,))
+        assert zk.reassign == {T0: (2, 3)}          # the invalid entry is dropped from the znode
+        zk.leader_writes_isr(T0, [1, 2, 3])
+        await h.idle()
+        assert zk.topics["t"].partitions[0].replicas == (2, 3) and zk.states[T0].leader == 2
+        assert zk.reassign is None                  # nothing left: the znode is deleted
+        await h.controller.shutdown()
+    run(scenario())
+
+
+def test_topic_deletion_waits_for_dead_replica_and_resumes_when_it_returns():
+    async def scenario():
+        zk = cluster(1, 2)
+        zk.create_topic("t", {0: [1, 2]})
+        h = Harness(zk)
+        await h.controller.startup()
+        await h.idle()
+        zk.kill_broker(2)
+        await h.idle()
+        h.channel.take()
+        zk.mark_for_deletion("t")
+        await h.idle()
+        stops = h.sent(StopReplicaRequestData)
+        assert set(stops) == {1}
+        h.channel.answer_all()
+        await h.idle()
+        assert "t" in zk.topics and "t" in h.controller.context.topics_ineligible_for_deletion
+        zk.register_broker(broker(2, epoch=500))
+        await h.idle()
+        stops = h.sent(StopReplicaRequestData)
+        assert any(ps.delete_partition for r in stops.get(2, []) for ps in r.partition_states)
+        h.channel.answer_all()
+        await h.idle()
+        assert "t" not in zk.topics and not zk.delete_topics
         await h.controller.shutdown()
     run(scenario())
