@@ -31,7 +31,8 @@ class ScriptedHandler:
     """Frame = 4-byte request id + 1-byte command + payload; response = request id + payload.
 
     Commands: E echo, D delayed (future in .delayed[id]), A async coroutine waiting on .gate,
-    N no response, C close connection, F file region (.region), X raise, K keep the frame.
+    N no response, C close connection, F file region (.region), G .big bytes + region, X raise,
+    K keep the frame.
     """
 
     def __init__(self) -> None:
@@ -39,6 +40,7 @@ class ScriptedHandler:
         self.delayed: dict[int, asyncio.Future[Any]] = {}
         self.gate = asyncio.Event()
         self.region: FileRegion | None = None
+        self.big = b""
         self.kept: list[memoryview] = []
         self.outstanding = 0
         self.max_outstanding = 0
@@ -80,6 +82,9 @@ class ScriptedHandler:
         if cmd == b"F":
             assert self.region is not None
             return Response((head, self.region, b"END"))
+        if cmd == b"G":  # bytes, then a region, in one response
+            assert self.region is not None
+            return Response((head, self.big, self.region, b"END"))
         if cmd == b"X":
             raise RuntimeError("scripted failure")
         if cmd == b"K":
@@ -405,15 +410,18 @@ def test_file_region_to_a_slow_reader(mode: str, data_file: Any, monkeypatch: py
         handler = ScriptedHandler()
         handler.region = FileRegion(fd, 1000, 20 * 1024 * 1024)
         expected_region = data[1000:1000 + 20 * 1024 * 1024]
-        server = await started(handler, region_send_mode=mode)
+        # A small kernel send buffer so that the 3 MiB response stays in the transport's buffer.
+        server = await started(handler, region_send_mode=mode, socket_send_buffer_bytes=65536)
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         sock.connect(("127.0.0.1", server.bound_port()))
         sock.setblocking(False)
         reader, writer = await asyncio.open_connection(sock=sock, limit=64 * 1024 * 1024)
         big = os.urandom(3 * 1024 * 1024)
-        # An in-memory response that fills the transport buffer, then the region, then small ones.
-        writer.write(req(1, b"E", big) + req(2, b"F") + req(3, b"E", b"after") + req(4, b"F"))
+        handler.big = os.urandom(2 * 1024 * 1024)
+        # In-memory responses that fill the transport buffer, regions behind them, small ones.
+        writer.write(req(1, b"E", big) + req(2, b"F") + req(3, b"E", b"after") + req(4, b"F")
+                     + req(5, b"G"))
         conn = None
         await until(lambda: server.connection_count == 1, "accept")
         conn = only_connection(server)
@@ -425,6 +433,8 @@ def test_file_region_to_a_slow_reader(mode: str, data_file: Any, monkeypatch: py
         assert await read_response(reader) == (3, b"after")
         rid, body = await read_response(reader)
         assert rid == 4 and body[:-3] == expected_region
+        rid, body = await read_response(reader)
+        assert rid == 5 and body == handler.big + expected_region + b"END"
         if mode == "sendfile":
             assert conn.send_waits > 0  # EAGAIN happened and was waited out
             assert drain_waits and all(n > 0 for n in drain_waits)  # the region waited for the 3 MiB
