@@ -5,6 +5,8 @@ generated `zoo.cfg` tuned for tests: a short tick (so sessions expire quickly), 
 four-letter word allowed, the AdminServer disabled, `forceSync=no`, small log
 pre-allocation. Readiness is the `srvr` four-letter word answering `Mode:`.
 `ZooKeeperEnsemble` runs 1 or 3 of them on free loopback ports.
+`InMemoryZooKeeper` (at the end) is a no-JVM double with the `ZkClient` interface for
+fast unit tests; the zk test-suite runs the same scenarios against both.
 
 Where ZooKeeper comes from, in order:
   * `ZOOKEEPER_CLASSPATH`: a ready Java classpath (jars and config dirs, `:`-separated);
@@ -22,8 +24,10 @@ Example::
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
+import copy
 import glob
 import logging
 import os
@@ -35,8 +39,14 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kafkapy.zk import errors as zkerrors
+from kafkapy.zk.client import (CheckOp, CreateOp, DeleteOp, SetDataOp, ZkStat, ZkState, ZkWatchEvent,
+                               split_chroot)
 
 log = logging.getLogger(__name__)
 
@@ -452,3 +462,430 @@ def running_zookeeper(data_dir: str | os.PathLike[str], **kwargs: object):  # ty
         yield server
     finally:
         server.stop()
+
+
+# =====================================================================================
+# An in-memory ZooKeeper double for fast unit tests (controller event sequences etc.)
+# =====================================================================================
+# `InMemoryZooKeeper` keeps one znode tree with ZooKeeper's semantics for what kafkapy
+# uses: versions and stats, ephemerals owned by sessions, sequential names from the
+# parent's cversion, one-shot data/exists/child watches, atomic multi with a culprit,
+# session expiry and connection loss. `client()` returns an object with ZkClient's
+# interface, so KafkaZkClient / AdminZkClient run on it unchanged. Watches and state
+# changes are delivered with `loop.call_soon`, like the real bridge delivers them.
+@dataclass
+class _Node:
+    data: bytes
+    czxid: int
+    mzxid: int
+    ctime: int
+    mtime: int
+    version: int = 0
+    cversion: int = 0
+    ephemeral_owner: int = 0
+    pzxid: int = 0
+    children: set[str] = field(default_factory=set)
+
+
+def _parent(path: str) -> str:
+    head = path.rsplit("/", 1)[0]
+    return head or "/"
+
+
+def _check_path(path: str) -> None:
+    if not path.startswith("/") or (len(path) > 1 and path.endswith("/")) or "//" in path:
+        raise ValueError(f"invalid znode path {path!r}")
+
+
+class InMemoryZooKeeper:
+    """The shared "server" of in-memory clients. `time_ms` feeds ctime/mtime."""
+
+    def __init__(self, time_ms: Callable[[], int] | None = None) -> None:
+        self._time_ms = time_ms or (lambda: int(time.time() * 1000))
+        self.zxid = 0
+        self.nodes: dict[str, _Node] = {"/": _Node(b"", 0, 0, 0, 0)}
+        self._next_session = 0x100
+        self.clients: list[InMemoryZkClient] = []
+        # path -> list of (client, callback); kinds: data (get/exists on existing), exists
+        # (exists on missing), child
+        self._data_watches: dict[str, list[tuple[InMemoryZkClient, Callable[[ZkWatchEvent], None]]]] = {}
+        self._child_watches: dict[str, list[tuple[InMemoryZkClient, Callable[[ZkWatchEvent], None]]]] = {}
+
+    def client(self, connect_string: str = "fake:2181", **kwargs: object) -> "InMemoryZkClient":
+        c = InMemoryZkClient(self, connect_string, **kwargs)  # type: ignore[arg-type]
+        self.clients.append(c)
+        return c
+
+    # ------------------------------------------------------------------ sessions
+    def _open_session(self) -> int:
+        self._next_session += 1
+        return self._next_session
+
+    def _close_session(self, session_id: int) -> list[tuple[InMemoryZkClient, Callable, ZkWatchEvent]]:
+        fired = []
+        for path in sorted((p for p, n in self.nodes.items() if n.ephemeral_owner == session_id),
+                           key=len, reverse=True):
+            fired += self._apply_delete(path)
+        return fired
+
+    def expire_session(self, session_id: int) -> None:
+        """Expire a session as the server would: its ephemerals vanish (firing watches);
+        its client sees LOST, loses its watches, then connects with a new session."""
+        fired = self._close_session(session_id)
+        self._deliver(fired)
+        for c in self.clients:
+            if c.session_id == session_id and c._started and not c._stopped:
+                c._expired()
+
+    def drop_connection(self, client: "InMemoryZkClient") -> None:
+        """Connection loss without expiry: SUSPENDED, watches dropped (NONE), ops wait."""
+        client._suspend()
+
+    def restore_connection(self, client: "InMemoryZkClient") -> None:
+        client._resume()
+
+    # ------------------------------------------------------------------ tree ops
+    def _stat(self, node: _Node) -> ZkStat:
+        return ZkStat(czxid=node.czxid, mzxid=node.mzxid, ctime=node.ctime, mtime=node.mtime,
+                      version=node.version, cversion=node.cversion, aversion=0,
+                      ephemeral_owner=node.ephemeral_owner, data_length=len(node.data),
+                      num_children=len(node.children), pzxid=node.pzxid)
+
+    def _pop_watches(self, table: dict, path: str, kind: str) -> list:
+        return [(c, cb, ZkWatchEvent(kind, c._unroot(path))) for c, cb in table.pop(path, [])]
+
+    def _apply_create(self, path: str, data: bytes, owner: int, sequence: bool) -> tuple[str, list]:
+        parent_path = _parent(path)
+        parent = self.nodes.get(parent_path)
+        if parent is None:
+            raise zkerrors.NoNodeError(path=path)
+        if parent.ephemeral_owner:
+            raise zkerrors.NoChildrenForEphemeralsError(path=path)
+        if sequence:
+            path = f"{path}{parent.cversion:010d}"
+        if path in self.nodes:
+            raise zkerrors.NodeExistsError(path=path)
+        self.zxid += 1
+        now = self._time_ms()
+        self.nodes[path] = _Node(bytes(data), self.zxid, self.zxid, now, now, ephemeral_owner=owner,
+                                 pzxid=self.zxid)
+        parent.children.add(path.rsplit("/", 1)[1])
+        parent.cversion += 1
+        parent.pzxid = self.zxid
+        fired = self._pop_watches(self._data_watches, path, "CREATED")
+        fired += self._pop_watches(self._child_watches, parent_path, "CHILD")
+        return path, fired
+
+    def _apply_set(self, path: str, data: bytes, version: int) -> tuple[ZkStat, list]:
+        node = self.nodes.get(path)
+        if node is None:
+            raise zkerrors.NoNodeError(path=path)
+        if version != -1 and version != node.version:
+            raise zkerrors.BadVersionError(path=path)
+        self.zxid += 1
+        node.data = bytes(data)
+        node.version += 1
+        node.mzxid = self.zxid
+        node.mtime = self._time_ms()
+        return self._stat(node), self._pop_watches(self._data_watches, path, "CHANGED")
+
+    def _apply_delete(self, path: str, version: int = -1) -> list:
+        node = self.nodes.get(path)
+        if node is None or path == "/":
+            raise zkerrors.NoNodeError(path=path)
+        if version != -1 and version != node.version:
+            raise zkerrors.BadVersionError(path=path)
+        if node.children:
+            raise zkerrors.NotEmptyError(path=path)
+        self.zxid += 1
+        del self.nodes[path]
+        parent_path = _parent(path)
+        parent = self.nodes[parent_path]
+        parent.children.discard(path.rsplit("/", 1)[1])
+        parent.cversion += 1
+        parent.pzxid = self.zxid
+        fired = self._pop_watches(self._data_watches, path, "DELETED")
+        fired += self._pop_watches(self._child_watches, path, "DELETED")
+        fired += self._pop_watches(self._child_watches, parent_path, "CHILD")
+        return fired
+
+    def _apply_check(self, path: str, version: int) -> None:
+        node = self.nodes.get(path)
+        if node is None:
+            raise zkerrors.NoNodeError(path=path)
+        if version != -1 and version != node.version:
+            raise zkerrors.BadVersionError(path=path)
+
+    @staticmethod
+    def _deliver(fired: list) -> None:
+        for client, callback, event in fired:
+            client._fire(callback, event)
+
+
+class InMemoryZkClient:
+    """ZkClient's interface over an InMemoryZooKeeper (see there)."""
+
+    def __init__(self, server: InMemoryZooKeeper, connect_string: str = "fake:2181", *,
+                 session_timeout_ms: int = 18000, connection_timeout_ms: int | None = None,
+                 create_chroot: bool = True,
+                 on_state_change: Callable[[ZkState], None] | None = None,
+                 on_session_lost: Callable[[], None] | None = None,
+                 on_new_session: Callable[[], None] | None = None) -> None:
+        self.server = server
+        self.connect_string = connect_string
+        self.hosts, self.chroot = split_chroot(connect_string)
+        self.session_timeout_ms = session_timeout_ms
+        self.create_chroot = create_chroot
+        self._state_listeners = [on_state_change] if on_state_change else []
+        self._session_lost_listeners = [on_session_lost] if on_session_lost else []
+        self._new_session_listeners = [on_new_session] if on_new_session else []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.session_id: int | None = None
+        self.state = ZkState.LOST
+        self._started = False
+        self._stopped = False
+        self._connected: asyncio.Event | None = None
+
+    # ------------------------------------------------------------- ZkClient surface
+    def add_state_listener(self, fn: Callable[[ZkState], None]) -> None:
+        self._state_listeners.append(fn)
+
+    def add_session_lost_listener(self, fn: Callable[[], None]) -> None:
+        self._session_lost_listeners.append(fn)
+
+    def add_new_session_listener(self, fn: Callable[[], None]) -> None:
+        self._new_session_listeners.append(fn)
+
+    @property
+    def connected(self) -> bool:
+        return self.state is ZkState.CONNECTED
+
+    @property
+    def client_id(self) -> tuple[int, bytes] | None:
+        return (self.session_id, b"") if self.session_id is not None else None
+
+    async def start(self, timeout_ms: int | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._connected = asyncio.Event()
+        if self.chroot and self.create_chroot:
+            parts = self.chroot.strip("/").split("/")
+            for i in range(1, len(parts) + 1):
+                p = "/" + "/".join(parts[:i])
+                if p not in self.server.nodes:
+                    self.server._apply_create(p, b"", 0, False)
+        self._started = True
+        self.session_id = self.server._open_session()
+        self._set_state(ZkState.CONNECTED)
+        self._connected.set()
+
+    async def stop(self) -> None:
+        if not self._started or self._stopped:
+            return
+        self._stopped = True
+        if self.session_id is not None:
+            self.server._deliver(self.server._close_session(self.session_id))
+        self._drop_watches(fire=False)
+        self.state = ZkState.LOST
+
+    # ------------------------------------------------------------- internals
+    def _root(self, path: str) -> str:
+        _check_path(path)
+        if not self.chroot:
+            return path
+        return self.chroot if path == "/" else self.chroot + path
+
+    def _unroot(self, path: str) -> str:
+        if self.chroot and path.startswith(self.chroot):
+            return path[len(self.chroot):] or "/"
+        return path
+
+    def _fire(self, callback: Callable[[ZkWatchEvent], None], event: ZkWatchEvent) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon(callback, event)
+
+    def _set_state(self, state: ZkState) -> None:
+        self.state = state
+        for fn in list(self._state_listeners):
+            self._loop.call_soon(fn, state)  # type: ignore[union-attr]
+
+    def _drop_watches(self, fire: bool) -> None:
+        for table in (self.server._data_watches, self.server._child_watches):
+            for path in list(table):
+                mine = [(c, cb) for c, cb in table[path] if c is self]
+                table[path] = [(c, cb) for c, cb in table[path] if c is not self]
+                if not table[path]:
+                    del table[path]
+                if fire:
+                    for _, cb in mine:
+                        self._fire(cb, ZkWatchEvent("NONE", None))
+
+    def _suspend(self) -> None:
+        assert self._connected is not None
+        self._connected.clear()
+        self._set_state(ZkState.SUSPENDED)
+        self._drop_watches(fire=True)
+
+    def _resume(self) -> None:
+        assert self._connected is not None
+        self._set_state(ZkState.CONNECTED)
+        self._connected.set()
+
+    def _expired(self) -> None:
+        assert self._loop is not None and self._connected is not None
+        self._set_state(ZkState.LOST)
+        for fn in list(self._session_lost_listeners):
+            self._loop.call_soon(fn)
+        self._drop_watches(fire=True)
+        self.session_id = self.server._open_session()
+        self._set_state(ZkState.CONNECTED)
+        self._connected.set()
+        for fn in list(self._new_session_listeners):
+            self._loop.call_soon(fn)
+
+    async def _ready(self) -> None:
+        if not self._started or self._stopped:
+            raise zkerrors.ZkClientClosedError("ZooKeeper client is not started")
+        await asyncio.sleep(0)                # operations complete asynchronously
+        assert self._connected is not None
+        await self._connected.wait()
+
+    def _watch(self, table: dict, path: str, watch: Callable[[ZkWatchEvent], None] | None) -> None:
+        if watch is not None:
+            table.setdefault(path, []).append((self, watch))
+
+    # ------------------------------------------------------------- reads
+    async def get(self, path: str, watch: Callable[[ZkWatchEvent], None] | None = None
+                  ) -> tuple[bytes, ZkStat]:
+        await self._ready()
+        full = self._root(path)
+        node = self.server.nodes.get(full)
+        if node is None:
+            raise zkerrors.NoNodeError(path=path)
+        self._watch(self.server._data_watches, full, watch)
+        return node.data, self.server._stat(node)
+
+    async def get_or_none(self, path: str, watch: Callable[[ZkWatchEvent], None] | None = None
+                          ) -> tuple[bytes, ZkStat] | None:
+        try:
+            return await self.get(path, watch)
+        except zkerrors.NoNodeError:
+            return None
+
+    async def get_children(self, path: str, watch: Callable[[ZkWatchEvent], None] | None = None
+                           ) -> list[str]:
+        return (await self.get_children_with_stat(path, watch))[0]
+
+    async def get_children_with_stat(self, path: str, watch: Callable[[ZkWatchEvent], None] | None = None
+                                     ) -> tuple[list[str], ZkStat]:
+        await self._ready()
+        full = self._root(path)
+        node = self.server.nodes.get(full)
+        if node is None:
+            raise zkerrors.NoNodeError(path=path)
+        self._watch(self.server._child_watches, full, watch)
+        return list(node.children), self.server._stat(node)
+
+    async def exists(self, path: str, watch: Callable[[ZkWatchEvent], None] | None = None) -> ZkStat | None:
+        await self._ready()
+        full = self._root(path)
+        node = self.server.nodes.get(full)
+        self._watch(self.server._data_watches, full, watch)
+        return self.server._stat(node) if node is not None else None
+
+    # ------------------------------------------------------------- writes
+    async def create(self, path: str, data: bytes = b"", *, ephemeral: bool = False,
+                     sequence: bool = False, makepath: bool = False) -> str:
+        return (await self.create_with_stat(path, data, ephemeral=ephemeral, sequence=sequence,
+                                            makepath=makepath))[0]
+
+    async def create_with_stat(self, path: str, data: bytes = b"", *, ephemeral: bool = False,
+                               sequence: bool = False, makepath: bool = False) -> tuple[str, ZkStat]:
+        await self._ready()
+        full = self._root(path)
+        fired: list = []
+        if makepath:
+            missing = []
+            p = _parent(full)
+            while p not in self.server.nodes:
+                missing.append(p)
+                p = _parent(p)
+            for p in reversed(missing):
+                fired += self.server._apply_create(p, b"", 0, False)[1]
+        try:
+            created, more = self.server._apply_create(full, data, self.session_id if ephemeral else 0,
+                                                      sequence)
+        except zkerrors.ZkError as exc:
+            self.server._deliver(fired)
+            exc.path = path
+            raise
+        self.server._deliver(fired + more)
+        return self._unroot(created), self.server._stat(self.server.nodes[created])
+
+    async def ensure_path(self, path: str) -> None:
+        try:
+            await self.create(path, b"", makepath=True)
+        except zkerrors.NodeExistsError:
+            pass
+
+    async def set(self, path: str, data: bytes, version: int = -1) -> ZkStat:
+        await self._ready()
+        try:
+            stat, fired = self.server._apply_set(self._root(path), data, version)
+        except zkerrors.ZkError as exc:
+            exc.path = path
+            raise
+        self.server._deliver(fired)
+        return stat
+
+    async def delete(self, path: str, version: int = -1, *, recursive: bool = False) -> None:
+        await self._ready()
+        full = self._root(path)
+        if recursive:
+            if full not in self.server.nodes:
+                return
+            for child in sorted(self.server.nodes[full].children):
+                await self.delete(f"{path.rstrip('/')}/{child}", recursive=True)
+        try:
+            fired = self.server._apply_delete(full, version)
+        except zkerrors.ZkError as exc:
+            exc.path = path
+            raise
+        self.server._deliver(fired)
+
+    async def multi(self, ops: Sequence[CheckOp | CreateOp | DeleteOp | SetDataOp]) -> list[object]:
+        await self._ready()
+        server = self.server
+        saved_tree = (copy.deepcopy(server.nodes), server.zxid)
+        saved_watch_lists = ({k: list(v) for k, v in server._data_watches.items()},
+                             {k: list(v) for k, v in server._child_watches.items()})
+        results: list[object] = []
+        fired: list = []
+        for index, op in enumerate(ops):
+            full = self._root(op.path)
+            try:
+                if isinstance(op, CreateOp):
+                    created, more = server._apply_create(full, op.data,
+                                                         self.session_id if op.ephemeral else 0, op.sequence)
+                    results.append(self._unroot(created))
+                elif isinstance(op, SetDataOp):
+                    stat, more = server._apply_set(full, op.data, op.version)
+                    results.append(stat)
+                elif isinstance(op, DeleteOp):
+                    more = server._apply_delete(full, op.version)
+                    results.append(True)
+                elif isinstance(op, CheckOp):
+                    server._apply_check(full, op.version)
+                    more = []
+                    results.append(True)
+                else:
+                    raise TypeError(f"not a ZooKeeper operation: {op!r}")
+            except zkerrors.ZkError as exc:
+                server.nodes, server.zxid = saved_tree
+                server._data_watches, server._child_watches = saved_watch_lists
+                exc.path = op.path
+                exc.op_index = index  # type: ignore[attr-defined]
+                exc.op = op           # type: ignore[attr-defined]
+                raise
+            fired += more
+        server._deliver(fired)
+        return results

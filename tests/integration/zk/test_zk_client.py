@@ -1,16 +1,17 @@
-"""ZkClient against a real ZooKeeper: reads, writes, multi, watches, chroot, sessions."""
+"""ZkClient against a real ZooKeeper: reads, writes, multi, watches, chroot, sessions.
+Tests taking `backend` also run against the InMemoryZooKeeper double."""
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from kazoo.client import KazooClient
 
 from kafkapy.zk import errors
 from kafkapy.zk.client import (CheckOp, CreateOp, DeleteOp, SetDataOp, ZkClient, ZkState,
                                ZkStat, ZkWatchEvent)
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.timeout(90)]
+real_zk = pytest.mark.integration
 
 
 async def _started(connect: str, **kwargs) -> ZkClient:
@@ -19,7 +20,8 @@ async def _started(connect: str, **kwargs) -> ZkClient:
     return client
 
 
-def test_chroot_created_and_crud(zk_chroot: str, zookeeper, arun) -> None:
+@real_zk
+def test_chroot_is_created(zk_chroot: str, zookeeper, arun) -> None:
     async def main() -> None:
         zk = await _started(zk_chroot)
         try:
@@ -28,7 +30,15 @@ def test_chroot_created_and_crud(zk_chroot: str, zookeeper, arun) -> None:
             raw = await _started(zookeeper.connect_string)
             assert await raw.exists("/" + chroot) is not None
             await raw.stop()
+        finally:
+            await zk.stop()
+    arun(main)
 
+
+def test_crud(backend, arun) -> None:
+    async def main() -> None:
+        zk = await backend.client()
+        try:
             path = await zk.create("/a/b/c", b"hello", makepath=True)
             assert path == "/a/b/c"
             data, stat = await zk.get("/a/b/c")
@@ -59,9 +69,9 @@ def test_chroot_created_and_crud(zk_chroot: str, zookeeper, arun) -> None:
     arun(main)
 
 
-def test_multi_success_and_culprit(zk_chroot: str, arun) -> None:
+def test_multi_success_and_culprit(backend, arun) -> None:
     async def main() -> None:
-        zk = await _started(zk_chroot)
+        zk = await backend.client()
         try:
             await zk.create("/epoch", b"0")
             results = await zk.multi([CheckOp("/epoch", 0), CreateOp("/x", b"1"),
@@ -82,10 +92,10 @@ def test_multi_success_and_culprit(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_watches_arrive_on_the_loop(zk_chroot: str, arun) -> None:
+def test_watches_arrive_on_the_loop(backend, arun) -> None:
     async def main() -> None:
-        zk = await _started(zk_chroot)
-        other = await _started(zk_chroot)
+        zk = await backend.client()
+        other = await backend.client()
         loop = asyncio.get_running_loop()
         try:
             events: asyncio.Queue[ZkWatchEvent] = asyncio.Queue()
@@ -117,10 +127,10 @@ def test_watches_arrive_on_the_loop(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_ephemeral_vanishes_when_session_stops(zk_chroot: str, arun) -> None:
+def test_ephemeral_vanishes_when_session_stops(backend, arun) -> None:
     async def main() -> None:
-        a = await _started(zk_chroot)
-        b = await _started(zk_chroot)
+        a = await backend.client()
+        b = await backend.client()
         try:
             await a.create("/eph", b"", ephemeral=True)
             stat = await b.exists("/eph")
@@ -134,18 +144,17 @@ def test_ephemeral_vanishes_when_session_stops(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_session_expiry_fires_lost_then_new_session(zk_chroot: str, zookeeper, arun) -> None:
+def test_session_expiry_fires_lost_then_new_session(backend, arun) -> None:
     async def main() -> None:
         states: list[ZkState] = []
         lost = asyncio.Event()
         renewed = asyncio.Event()
-        zk = ZkClient(zk_chroot, session_timeout_ms=2000, on_state_change=states.append,
-                      on_session_lost=lost.set, on_new_session=renewed.set)
-        await zk.start()
+        zk = await backend.client(session_timeout_ms=2000, on_state_change=states.append,
+                                  on_session_lost=lost.set, on_new_session=renewed.set)
         try:
             first_session = zk.session_id
             await zk.create("/eph", b"", ephemeral=True)
-            await _expire_session(zookeeper.connect_string, zk.client_id)
+            await backend.expire(zk)
             await lost.wait()
             await renewed.wait()
             assert zk.session_id != first_session and zk.connected
@@ -156,16 +165,7 @@ def test_session_expiry_fires_lost_then_new_session(zk_chroot: str, zookeeper, a
     arun(main)
 
 
-async def _expire_session(hosts: str, client_id) -> None:
-    """The classic trick: join the session from a second client and close it."""
-    def expire() -> None:
-        twin = KazooClient(hosts=hosts, client_id=client_id, timeout=2)
-        twin.start(timeout=10)
-        twin.stop()
-        twin.close()
-    await asyncio.get_running_loop().run_in_executor(None, expire)
-
-
+@real_zk
 def test_start_times_out_without_server(arun) -> None:
     async def main() -> None:
         zk = ZkClient("127.0.0.1:1", session_timeout_ms=2000, connection_timeout_ms=500)
@@ -174,6 +174,7 @@ def test_start_times_out_without_server(arun) -> None:
     arun(main)
 
 
+@real_zk
 def test_works_under_uvloop(zk_chroot: str) -> None:
     uvloop = pytest.importorskip("uvloop")
 
@@ -187,6 +188,7 @@ def test_works_under_uvloop(zk_chroot: str) -> None:
     uvloop.run(asyncio.wait_for(main(), 30))
 
 
+@real_zk
 def test_connection_loss_suspends_and_keeps_session(tmp_path, arun) -> None:
     """A server restart within the session timeout: SUSPENDED then CONNECTED with the
     same session (no new-session callback); dropped watches fire as NONE."""
@@ -222,12 +224,11 @@ def test_connection_loss_suspends_and_keeps_session(tmp_path, arun) -> None:
         server.stop()
 
 
-def test_watch_paths_inside_a_chroot_keep_their_full_name(zk_chroot: str, arun) -> None:
+def test_watch_paths_inside_a_chroot_keep_their_full_name(backend, arun) -> None:
     """A znode whose name repeats the chroot's is reported as is (no double strip)."""
-    chroot_name = zk_chroot.split("/", 1)[1]
-
     async def main() -> None:
-        zk = await _started(zk_chroot)
+        zk = await backend.client()
+        chroot_name = zk.chroot.lstrip("/")
         try:
             events: asyncio.Queue[ZkWatchEvent] = asyncio.Queue()
             path = f"/{chroot_name}/inner"
@@ -239,6 +240,7 @@ def test_watch_paths_inside_a_chroot_keep_their_full_name(zk_chroot: str, arun) 
     arun(main)
 
 
+@real_zk
 def test_cancelled_start_leaves_no_client_behind(arun) -> None:
     async def main() -> None:
         zk = ZkClient("127.0.0.1:1", session_timeout_ms=2000, connection_timeout_ms=60000)

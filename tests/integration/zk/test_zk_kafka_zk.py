@@ -1,18 +1,18 @@
-"""KafkaZkClient against a real ZooKeeper (one chroot per test)."""
+"""KafkaZkClient scenarios, each run against a real ZooKeeper (one chroot per test) and
+against the InMemoryZooKeeper double, so the double is checked by the same assertions."""
 from __future__ import annotations
 
 import asyncio
 import json
 
 import pytest
-from kazoo.client import KazooClient
 
 from kafkapy.common.types import LeaderAndIsr, TopicPartition
 from kafkapy.zk import errors
 from kafkapy.zk.kafka_zk import KafkaZkClient, generate_cluster_id
 from kafkapy.zk.znodes import PERSISTENT_ZK_PATHS, BrokerInfo, EndPoint
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.timeout(90)]
 
 
 def broker(broker_id: int, port: int = 9092, rack: str | None = None) -> BrokerInfo:
@@ -20,24 +20,9 @@ def broker(broker_id: int, port: int = 9092, rack: str | None = None) -> BrokerI
                       timestamp_ms=1629712345678)
 
 
-async def connect(zk_chroot: str, **kwargs) -> KafkaZkClient:
-    return await KafkaZkClient.connect(zk_chroot, session_timeout_ms=kwargs.pop("session_timeout_ms", 6000),
-                                       **kwargs)
-
-
-async def expire_session(hosts: str, client_id) -> None:
-    """Join the session from a second plain kazoo client and close it."""
-    def run() -> None:
-        twin = KazooClient(hosts=hosts, client_id=client_id, timeout=2)
-        twin.start(timeout=10)
-        twin.stop()
-        twin.close()
-    await asyncio.get_running_loop().run_in_executor(None, run)
-
-
-def test_top_level_paths_and_cluster_id(zk_chroot: str, arun) -> None:
+def test_top_level_paths_and_cluster_id(backend, arun) -> None:
     async def main() -> None:
-        a, b = await connect(zk_chroot), await connect(zk_chroot)
+        a, b = await backend.connect(), await backend.connect()
         try:
             await a.create_top_level_paths()
             await a.create_top_level_paths()              # idempotent
@@ -57,9 +42,9 @@ def test_top_level_paths_and_cluster_id(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_register_broker_and_conflict(zk_chroot: str, arun) -> None:
+def test_register_broker_and_conflict(backend, arun) -> None:
     async def main() -> None:
-        a, b = await connect(zk_chroot), await connect(zk_chroot)
+        a, b = await backend.connect(), await backend.connect()
         try:
             await a.create_top_level_paths()
             epoch = await a.register_broker(broker(0))
@@ -87,9 +72,9 @@ def test_register_broker_and_conflict(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_controller_race_exactly_one_wins(zk_chroot: str, arun) -> None:
+def test_controller_race_exactly_one_wins(backend, arun) -> None:
     async def main() -> None:
-        clients = [await connect(zk_chroot) for _ in range(3)]
+        clients = [await backend.connect() for _ in range(3)]
         try:
             seen_epochs = []
             for round_no in range(3):
@@ -115,9 +100,9 @@ def test_controller_race_exactly_one_wins(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_controller_watch_fires_on_resign(zk_chroot: str, arun) -> None:
+def test_controller_watch_fires_on_resign(backend, arun) -> None:
     async def main() -> None:
-        a, b = await connect(zk_chroot), await connect(zk_chroot)
+        a, b = await backend.connect(), await backend.connect()
         try:
             events = asyncio.Queue()
             assert await b.get_controller_id(watch=events.put_nowait) is None
@@ -132,9 +117,9 @@ def test_controller_watch_fires_on_resign(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_stale_controller_epoch_write_fails(zk_chroot: str, arun) -> None:
+def test_stale_controller_epoch_write_fails(backend, arun) -> None:
     async def main() -> None:
-        old, new = await connect(zk_chroot), await connect(zk_chroot)
+        old, new = await backend.connect(), await backend.connect()
         try:
             await old.create_top_level_paths()
             old_epoch = await old.register_controller_and_increment_controller_epoch(1)
@@ -147,7 +132,7 @@ def test_stale_controller_epoch_write_fails(zk_chroot: str, arun) -> None:
             await old.close()
             new_epoch = await new.register_controller_and_increment_controller_epoch(2)
             assert new_epoch.epoch == old_epoch.epoch + 1
-            zombie = await connect(zk_chroot)
+            zombie = await backend.connect()
             try:
                 with pytest.raises(errors.ControllerMovedError):
                     await zombie.update_leader_and_isr(
@@ -177,11 +162,11 @@ def test_stale_controller_epoch_write_fails(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_session_expiry_re_registers_broker(zk_chroot: str, zookeeper, arun) -> None:
+def test_session_expiry_re_registers_broker(backend, arun) -> None:
     async def main() -> None:
         registered = asyncio.Queue()
-        kzc = await connect(zk_chroot, session_timeout_ms=2000)
-        observer = await connect(zk_chroot)
+        kzc = await backend.connect(session_timeout_ms=2000)
+        observer = await backend.connect()
         tasks = []
 
         def on_new_session() -> None:
@@ -193,7 +178,7 @@ def test_session_expiry_re_registers_broker(zk_chroot: str, zookeeper, arun) -> 
         try:
             first_epoch = await kzc.register_broker(broker(7))
             first_session = kzc.session_id
-            await expire_session(zookeeper.connect_string, kzc.zk.client_id)
+            await backend.expire_kafka(kzc)
             second_epoch = await registered.get()
             assert second_epoch > first_epoch and kzc.session_id != first_session
             info = await observer.get_broker(7)
@@ -207,9 +192,9 @@ def test_session_expiry_re_registers_broker(zk_chroot: str, zookeeper, arun) -> 
     arun(main)
 
 
-def test_conditional_isr_write_by_leader(zk_chroot: str, arun) -> None:
+def test_conditional_isr_write_by_leader(backend, arun) -> None:
     async def main() -> None:
-        zkc = await connect(zk_chroot)
+        zkc = await backend.connect()
         try:
             epoch = await zkc.register_controller_and_increment_controller_epoch(1)
             tp = TopicPartition("t", 0)
@@ -234,9 +219,9 @@ def test_conditional_isr_write_by_leader(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_notifications_configs_deletions_offsets(zk_chroot: str, arun) -> None:
+def test_notifications_configs_deletions_offsets(backend, arun) -> None:
     async def main() -> None:
-        zkc = await connect(zk_chroot)
+        zkc = await backend.connect()
         try:
             await zkc.create_top_level_paths()
             epoch = await zkc.register_controller_and_increment_controller_epoch(1)
@@ -304,9 +289,9 @@ def test_notifications_configs_deletions_offsets(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_sequence_children_and_purge(zk_chroot: str, arun) -> None:
+def test_sequence_children_and_purge(backend, arun) -> None:
     async def main() -> None:
-        zkc = await connect(zk_chroot)
+        zkc = await backend.connect()
         try:
             for entity in ("topics/a", "topics/b", "clients/c"):
                 await zkc.create_config_change_notification(entity)
@@ -325,11 +310,11 @@ def test_sequence_children_and_purge(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_legacy_consumer_registration_and_ownership(zk_chroot: str, arun) -> None:
+def test_legacy_consumer_registration_and_ownership(backend, arun) -> None:
     from kafkapy.zk.znodes import ConsumerRegistration
 
     async def main() -> None:
-        a, b = await connect(zk_chroot), await connect(zk_chroot)
+        a, b = await backend.connect(), await backend.connect()
         try:
             reg = ConsumerRegistration({"t": 1}, "static", 5)
             await a.register_consumer("g", "g_c1", reg)
