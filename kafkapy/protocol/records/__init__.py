@@ -30,7 +30,7 @@ Errors (all ``ValueError``): ``RecordsError`` > ``CorruptRecordError`` >
 
 Per-record APIs (clients, tools, cleaner, tests; never the produce path):
 
-- ``Record(offset, timestamp, key, value, headers)``; builder input
+- ``Record(offset, timestamp, key, value, headers)`` (NamedTuple); builder input
   ``SimpleRecord(key, value, headers=(), timestamp=None, offset_delta=None)``.
 - ``build_batch(records, *, base_offset=0, compression=0, timestamp_type=0,
   log_append_time=None, producer_id=-1, producer_epoch=-1, base_sequence=-1,

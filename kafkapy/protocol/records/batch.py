@@ -232,52 +232,90 @@ def build_batch(
 
 # --- reading -----------------------------------------------------------------
 
-def _read_bytes(buf, pos: int, end: int) -> tuple[bytes | None, int]:
-    length, pos = decode_varint(buf, pos)
-    if length < 0:
-        if length != -1:
-            raise CorruptRecordError(f"invalid length {length} in record")
-        return None, pos
-    stop = pos + length
-    if stop > end:
-        raise CorruptRecordError("record field runs past the end of the record")
-    return bytes(buf[pos:stop]), stop
+def _bad_length(length: int) -> CorruptRecordError:
+    return CorruptRecordError(f"invalid length {length} in record")
 
 
 def decode_records(data, count: int, base_offset: int, first_timestamp: int,
                    log_append_time: int | None = None) -> Iterator[Record]:
-    """Decode ``count`` v2 records from the (uncompressed) ``data``."""
-    view = memoryview(data).cast("B") if not isinstance(data, (bytes, bytearray)) else data
-    n = len(view)
+    """Decode ``count`` v2 records from the (uncompressed) ``data``.
+
+    The per-record path of clients, tools and the cleaner: single-byte varints (the common
+    case for lengths and deltas) are decoded inline, longer ones by the varint helpers.
+    """
+    buf = data if data.__class__ is bytes else bytes(data)
+    n = len(buf)
     pos = 0
+    new = tuple.__new__
+    record_cls = Record
     try:
         for _ in range(count):
-            length, pos = decode_varint(view, pos)
+            b = buf[pos]
+            if b < 0x80:
+                length = (b >> 1) ^ -(b & 1)
+                pos += 1
+            else:
+                length, pos = decode_varint(buf, pos)
             end = pos + length
             if length < 6 or end > n:
                 raise CorruptRecordError(f"invalid record length {length}")
-            pos += 1  # attributes (unused)
-            ts_delta, pos = decode_varlong(view, pos)
-            off_delta, pos = decode_varint(view, pos)
-            key, pos = _read_bytes(view, pos, end)
-            value, pos = _read_bytes(view, pos, end)
-            header_count, pos = decode_varint(view, pos)
-            if header_count < 0:
-                raise CorruptRecordError(f"invalid header count {header_count}")
-            headers: list[Header] = []
-            for _h in range(header_count):
-                hkey, pos = _read_bytes(view, pos, end)
-                if hkey is None:
-                    raise CorruptRecordError("null record header key")
-                hvalue, pos = _read_bytes(view, pos, end)
-                try:
-                    headers.append((hkey.decode("utf-8"), hvalue))
-                except UnicodeDecodeError:
-                    raise CorruptRecordError("record header key is not UTF-8") from None
+            b = buf[pos + 1]                  # skip attributes (unused)
+            if b < 0x80:
+                ts_delta = (b >> 1) ^ -(b & 1)
+                pos += 2
+            else:
+                ts_delta, pos = decode_varlong(buf, pos + 1)
+            b = buf[pos]
+            if b < 0x80:
+                off_delta = (b >> 1) ^ -(b & 1)
+                pos += 1
+            else:
+                off_delta, pos = decode_varint(buf, pos)
+            b = buf[pos]
+            if b < 0x80:
+                klen = (b >> 1) ^ -(b & 1)
+                pos += 1
+            else:
+                klen, pos = decode_varint(buf, pos)
+            if klen >= 0:
+                if pos + klen > end:
+                    raise _bad_length(klen)
+                key = buf[pos:pos + klen]
+                pos += klen
+            elif klen == -1:
+                key = None
+            else:
+                raise _bad_length(klen)
+            b = buf[pos]
+            if b < 0x80:
+                vlen = (b >> 1) ^ -(b & 1)
+                pos += 1
+            else:
+                vlen, pos = decode_varint(buf, pos)
+            if vlen >= 0:
+                if pos + vlen > end:
+                    raise _bad_length(vlen)
+                value = buf[pos:pos + vlen]
+                pos += vlen
+            elif vlen == -1:
+                value = None
+            else:
+                raise _bad_length(vlen)
+            b = buf[pos]
+            if b == 0:
+                headers: tuple = ()
+                pos += 1
+            else:
+                header_count, pos = decode_varint(buf, pos)
+                headers = _decode_headers(buf, pos, end, header_count)
+                pos = end
             if pos != end:
                 raise CorruptRecordError(f"record length {length} does not match its content")
-            timestamp = log_append_time if log_append_time is not None else first_timestamp + ts_delta
-            yield Record(base_offset + off_delta, timestamp, key, value, tuple(headers))
+            yield new(record_cls, (base_offset + off_delta,
+                                   first_timestamp + ts_delta if log_append_time is None else log_append_time,
+                                   key, value, headers))
+    except IndexError:
+        raise CorruptRecordError("record runs past the end of the batch") from None
     except ValueError as exc:
         if isinstance(exc, CorruptRecordError):
             raise
@@ -285,6 +323,36 @@ def decode_records(data, count: int, base_offset: int, first_timestamp: int,
     if pos != n:
         raise CorruptRecordError(
             f"batch holds {n - pos} bytes after its {count} declared records")
+
+
+def _decode_headers(buf: bytes, pos: int, end: int, count: int) -> tuple[Header, ...]:
+    """``count`` headers from ``pos``; they must end exactly at ``end``."""
+    if count < 0:
+        raise CorruptRecordError(f"invalid header count {count}")
+    headers: list[Header] = []
+    for _ in range(count):
+        klen, pos = decode_varint(buf, pos)
+        if klen < 0 or pos + klen > end:
+            raise CorruptRecordError(f"invalid header key length {klen}")
+        try:
+            hkey = buf[pos:pos + klen].decode("utf-8")
+        except UnicodeDecodeError:
+            raise CorruptRecordError("record header key is not UTF-8") from None
+        pos += klen
+        vlen, pos = decode_varint(buf, pos)
+        if vlen >= 0:
+            if pos + vlen > end:
+                raise CorruptRecordError(f"invalid header value length {vlen}")
+            hvalue = buf[pos:pos + vlen]
+            pos += vlen
+        elif vlen == -1:
+            hvalue = None
+        else:
+            raise CorruptRecordError(f"invalid header value length {vlen}")
+        headers.append((hkey, hvalue))
+    if pos != end:
+        raise CorruptRecordError("record headers do not end where the record ends")
+    return tuple(headers)
 
 
 @dataclass(frozen=True, slots=True)
