@@ -70,7 +70,7 @@ class LocalLog:
         self.config = config
         self.segments = segments
         self.recovery_point = recovery_point
-        self.next_offset_metadata = next_offset_metadata
+        self.log_end_offset = next_offset_metadata.message_offset
         self.topic_partition = topic_partition
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._rng = random.Random()
@@ -87,8 +87,10 @@ class LocalLog:
         return os.path.basename(self.dir_path)
 
     @property
-    def log_end_offset(self) -> int:
-        return self.next_offset_metadata.message_offset
+    def next_offset_metadata(self) -> LogOffsetMetadata:
+        """The log end offset and where it sits (always at the end of the active segment)."""
+        seg = self.active_segment
+        return LogOffsetMetadata(self.log_end_offset, seg.base_offset, seg.size)
 
     @property
     def active_segment(self) -> LogSegment:
@@ -105,8 +107,7 @@ class LocalLog:
         return self.log_end_offset - self.recovery_point
 
     def update_log_end_offset(self, end_offset: int) -> None:
-        seg = self.active_segment
-        self.next_offset_metadata = LogOffsetMetadata(end_offset, seg.base_offset, seg.size)
+        self.log_end_offset = end_offset
         if self.recovery_point > end_offset:
             self.recovery_point = end_offset
 
@@ -126,9 +127,8 @@ class LocalLog:
 
     # -- append and roll ----------------------------------------------------------------
     def append(self, last_offset: int, largest_timestamp: int, offset_of_max_timestamp: int, records) -> None:
-        seg = self.active_segment
-        seg.append(last_offset, largest_timestamp, offset_of_max_timestamp, records)
-        self.next_offset_metadata = LogOffsetMetadata(last_offset + 1, seg.base_offset, seg.size)
+        self.segments.last_segment.append(last_offset, largest_timestamp, offset_of_max_timestamp, records)
+        self.log_end_offset = last_offset + 1
 
     def roll(self, expected_next_offset: int | None = None) -> LogSegment:
         """Start a new active segment at max(expected_next_offset, log end offset)."""
@@ -167,17 +167,17 @@ class LocalLog:
     def read(self, start_offset: int, max_length: int, max_offset: int | None, min_one_message: bool,
              log_start_offset: int) -> FetchDataInfo:
         self._check_open()
-        end = self.next_offset_metadata
-        if start_offset == end.message_offset:
+        leo = self.log_end_offset
+        if start_offset == leo:
             return self.empty_fetch(start_offset)
-        if start_offset > end.message_offset or start_offset < log_start_offset:
+        if start_offset > leo or start_offset < log_start_offset:
             raise OffsetOutOfRangeError(
                 f"received request for offset {start_offset} for partition {self.topic_partition}, but we "
-                f"only have log segments in the range {log_start_offset} to {end.message_offset}")
+                f"only have log segments in the range {log_start_offset} to {leo}")
         seg = self.segments.floor_segment(start_offset)
         if seg is None:
             raise OffsetOutOfRangeError(f"no segment holds offset {start_offset} of {self.topic_partition}")
-        if max_offset is not None and max_offset >= end.message_offset:
+        if max_offset is not None and max_offset >= leo:
             max_offset = None
         while seg is not None:
             nxt = self.segments.higher_segment(seg.base_offset)
@@ -223,7 +223,7 @@ class LocalLog:
         new = self.new_segment(new_offset)
         self.remove_and_delete_segments(doomed, async_delete=True)
         self.segments.add(new)
-        self.next_offset_metadata = LogOffsetMetadata(new_offset, new_offset, 0)
+        self.log_end_offset = new_offset
         self.recovery_point = new_offset
 
     def remove_and_delete_segments(self, segments: list[LogSegment], async_delete: bool) -> None:

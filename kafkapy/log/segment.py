@@ -450,6 +450,12 @@ class LogSegment:
                 if not (a.offset < b.offset and a.position < b.position):
                     raise InvalidOffsetIndexError(f"index file {oi.path} has unordered last entries")
             ti = self.time_index
+            if ti.entries == 0 and self.size > 0:
+                for h in walk_headers(self.fd, 0, self.size):
+                    if h.max_timestamp >= 0:
+                        raise InvalidOffsetIndexError(f"time index file {ti.path} is empty but its segment "
+                                                      f"holds timestamps")
+                    break
             if ti.entries > 1:
                 a2, b2 = ti.entry(ti.entries - 2), ti.entry(ti.entries - 1)
                 if not (a2.timestamp < b2.timestamp and a2.offset <= b2.offset):

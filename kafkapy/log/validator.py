@@ -12,9 +12,9 @@ Follower appends keep offsets and epochs; they are only checked.
 """
 from __future__ import annotations
 
-import dataclasses
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from kafkapy.common.types import NO_TIMESTAMP
 from kafkapy.protocol.records import (
@@ -55,9 +55,8 @@ _INT64 = struct.Struct(">q")
 COMPRESSION_CODECS = {"uncompressed": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 
 
-@dataclass(frozen=True, slots=True)
-class LogAppendInfo:
-    """What an append did: offsets, timestamps, sizes, codecs."""
+class LogAppendInfo(NamedTuple):
+    """What an append did: offsets, timestamps, sizes, codecs (a tuple: cheap on the produce path)."""
 
     first_offset: int
     last_offset: int
@@ -73,14 +72,10 @@ class LogAppendInfo:
     offsets_monotonic: bool = True
     last_leader_epoch: int = -1
     # (epoch, start offset) for each batch whose epoch differs from the one before it.
-    epoch_starts: tuple[tuple[int, int], ...] = field(default=())
+    epoch_starts: tuple[tuple[int, int], ...] = ()
 
     def with_log_start_offset(self, log_start_offset: int) -> "LogAppendInfo":
-        return _replace(self, log_start_offset=log_start_offset)
-
-
-def _replace(info: LogAppendInfo, **changes) -> LogAppendInfo:
-    return dataclasses.replace(info, **changes)
+        return self._replace(log_start_offset=log_start_offset)
 
 
 @dataclass(frozen=True, slots=True)
