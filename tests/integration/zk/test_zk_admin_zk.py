@@ -1,4 +1,4 @@
-"""AdminZkClient against a real ZooKeeper."""
+"""AdminZkClient against a real ZooKeeper and the InMemoryZooKeeper double."""
 from __future__ import annotations
 
 import json
@@ -8,14 +8,13 @@ import pytest
 
 from kafkapy.zk import errors
 from kafkapy.zk.admin_zk import AdminZkClient, RackAwareMode
-from kafkapy.zk.kafka_zk import KafkaZkClient
 from kafkapy.zk.znodes import BrokerInfo, EndPoint
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.timeout(90)]
 
 
-async def setup(zk_chroot: str, broker_ids=(0, 1, 2, 3, 4), racks=None):
-    zkc = await KafkaZkClient.connect(zk_chroot, session_timeout_ms=6000)
+async def setup(backend, broker_ids=(0, 1, 2, 3, 4), racks=None):
+    zkc = await backend.connect()
     await zkc.create_top_level_paths()
     for b in broker_ids:
         rack = racks.get(b) if racks else None
@@ -23,9 +22,9 @@ async def setup(zk_chroot: str, broker_ids=(0, 1, 2, 3, 4), racks=None):
     return zkc, AdminZkClient(zkc, rng=random.Random(1))
 
 
-def test_create_topic_writes_config_then_assignment(zk_chroot: str, arun) -> None:
+def test_create_topic_writes_config_then_assignment(backend, arun) -> None:
     async def main() -> None:
-        zkc, admin = await setup(zk_chroot)
+        zkc, admin = await setup(backend)
         try:
             assignment = await admin.create_topic("orders", 10, 3, {"retention.ms": "1000"})
             assert sorted(assignment) == list(range(10))
@@ -52,9 +51,9 @@ def test_create_topic_writes_config_then_assignment(zk_chroot: str, arun) -> Non
     arun(main)
 
 
-def test_add_partitions_keeps_existing(zk_chroot: str, arun) -> None:
+def test_add_partitions_keeps_existing(backend, arun) -> None:
     async def main() -> None:
-        zkc, admin = await setup(zk_chroot)
+        zkc, admin = await setup(backend)
         try:
             await admin.create_topic_with_assignment("t", {}, {p: r for p, r in enumerate(
                 [[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 0], [4, 0, 1], [0, 2, 3]])},
@@ -75,9 +74,9 @@ def test_add_partitions_keeps_existing(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_rack_mode_from_live_brokers(zk_chroot: str, arun) -> None:
+def test_rack_mode_from_live_brokers(backend, arun) -> None:
     async def main() -> None:
-        zkc, admin = await setup(zk_chroot, (0, 1, 2), racks={0: "a", 1: "b"})
+        zkc, admin = await setup(backend, (0, 1, 2), racks={0: "a", 1: "b"})
         try:
             with pytest.raises(errors.AdminOperationError, match="--disable-rack-aware"):
                 await admin.create_topic("t", 1, 1)
@@ -87,9 +86,9 @@ def test_rack_mode_from_live_brokers(zk_chroot: str, arun) -> None:
     arun(main)
 
 
-def test_change_config_and_delete(zk_chroot: str, arun) -> None:
+def test_change_config_and_delete(backend, arun) -> None:
     async def main() -> None:
-        zkc, admin = await setup(zk_chroot, (0,))
+        zkc, admin = await setup(backend, (0,))
         try:
             await admin.create_topic("t", 1, 1)
             await admin.change_topic_config("t", {"cleanup.policy": "compact"})
