@@ -194,3 +194,16 @@ def test_builder_rejects_bad_input():
         build_batch([SimpleRecord(b"a", b"b", (), TS)], timestamp_type=-1)
     with pytest.raises(InvalidRecordError):
         build_batch([SimpleRecord(b"a", b"b", ((None, b""),), TS)])
+
+
+def test_multi_byte_varints_everywhere_agree_with_kafka_python():
+    headers = tuple((f"h{i}", None if i % 3 == 0 else b"x" * i) for i in range(70))
+    recs = [SimpleRecord(b"k" * (i % 200), b"v" * (i * 37 % 5000), headers if i == 7 else (), TS + i * 100003,
+                         i * 3) for i in range(300)]
+    data = build_batch(recs, base_offset=10**9, compression=0)
+    got = list(RecordBatch.at(data))
+    assert [r.offset for r in got] == [10**9 + 3 * i for i in range(300)]
+    assert [r.timestamp for r in got] == [TS + i * 100003 for i in range(300)]
+    assert got[7].headers == headers and got[8].headers == ()
+    peer = list(MemoryRecords(data).next_batch())
+    assert [(r.offset, r.timestamp, r.key, r.value, tuple(r.headers)) for r in peer] == [tuple(r) for r in got]
