@@ -57,7 +57,8 @@ STRING decodes to ``str``, BYTES to ``bytes``, RECORDS to a ``memoryview`` slice
 
 Codecs (see ``Codec``): ``decode(buf, pos=0) -> (obj, end)``, ``encode(obj) -> bytes``,
 ``encode_chunks(obj) -> list`` (a RECORDS value that is a ``FileRegion`` becomes its own list
-element, for sendfile). Plain ``encode`` reads a FileRegion's bytes (a copy, for tests and fallbacks).
+element, for sendfile, its length prefix ending the chunk before it; payloads of 32 KiB or more
+also stay separate, uncopied; everything else is joined into ``bytes`` chunks). Plain ``encode`` reads a FileRegion's bytes (a copy, for tests and fallbacks).
 Malformed input raises ``ProtocolDecodeError`` naming the message, version and field path;
 unencodable objects raise ``ProtocolEncodeError``. Registry accessors: ``kafkapy.protocol.messages``.
 
@@ -320,7 +321,7 @@ class Codec:
 
     ``decode(buf, pos=0) -> (obj, end)`` raises ProtocolDecodeError on malformed input.
     ``encode(obj) -> bytes``; ``encode_chunks(obj) -> list`` of bytes-like chunks where each
-    FileRegion RECORDS value is a separate element; ``encode_into(obj, out)`` appends parts
+    FileRegion RECORDS value (and each payload of 32 KiB or more) is a separate element; ``encode_into(obj, out)`` appends parts
     (bytes, memoryviews, FileRegions) to ``out``.
     """
 
@@ -966,6 +967,10 @@ class _Inline(_Gen):
         return lines
 
 
+# encode_chunks keeps parts at least this large (record payloads) as their own chunks, uncopied
+_OWN_CHUNK_BYTES = 32768
+
+
 def _wrappers(label: str, raw_dec: Callable, raw_enc: Callable) -> tuple[Callable, ...]:
     def decode(buf: Any, pos: int = 0) -> tuple[Any, int]:
         if buf.__class__ is not memoryview:
@@ -997,7 +1002,7 @@ def _wrappers(label: str, raw_dec: Callable, raw_enc: Callable) -> tuple[Callabl
         chunks: list = []
         cur: list = []
         for p in out:
-            if p.__class__ is FileRegion:
+            if p.__class__ is FileRegion or len(p) >= _OWN_CHUNK_BYTES:
                 if cur:
                     chunks.append(b"".join(cur))
                     cur = []

@@ -188,6 +188,10 @@ def test_file_region_records(file_region) -> None:
     assert chunks[0] + region.read() + chunks[2] == expected
     assert codec.encode_chunks(SPEC.request(records=b"abc")) == [
         codec.encode(SPEC.request(records=b"abc"))]
+    big = memoryview(bytes(range(256)) * 256)
+    chunks = codec.encode_chunks(SPEC.request(records=big))
+    assert len(chunks) == 3 and chunks[1] is big  # large payloads are not copied
+    assert b"".join(chunks) == codec.encode(SPEC.request(records=big))
 
 
 def test_declaration_errors() -> None:
