@@ -56,6 +56,7 @@ class CaptureBroker:
     def __init__(self) -> None:
         self.produces: list[CapturedProduce] = []
         self.unexpected: list[tuple[int, int]] = []
+        self.errors: list[BaseException] = []       # failures while decoding or answering
         self._offsets = itertools.count()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="capture-broker", daemon=True)
@@ -106,6 +107,9 @@ class CaptureBroker:
                     await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except Exception as exc:    # recorded for the test to report, then the connection closes
+            logger.exception("capture broker failed on a request")
+            self.errors.append(exc)
         finally:
             self._connections.discard(task)
             writer.close()
@@ -188,6 +192,8 @@ def sample(n: int = 3) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
 def decoded(broker: CaptureBroker, topic: str, codec: str) -> tuple[list[Record], list[int]]:
     """Every record captured for ``topic``, after checking the batch-level facts; plus the
     Produce versions seen."""
+    assert broker.errors == [], f"the capture broker failed: {broker.errors!r}"
+    assert broker.unexpected == [], f"clients sent requests the capture broker does not answer: {broker.unexpected}"
     records: list[Record] = []
     versions = []
     for produce in broker.produced_to(topic):
