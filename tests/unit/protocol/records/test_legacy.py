@@ -191,3 +191,21 @@ def test_malformed_messages_are_corrupt():
     garbage = encode_message(3, 1, None, b"not gzip", TS, attributes=1)
     with pytest.raises(CorruptRecordError):
         list(iter_records(garbage))
+
+
+@SETTINGS
+@given(records=legacy_records(max_size=5), magic=st.integers(0, 1), codec=st.integers(1, 3), data=st.data())
+def test_mangled_inner_message_sets_raise_only_records_errors(records, magic, codec, data):
+    """Random damage to a wrapper's inner message set (wrapper CRC valid, as a buggy producer would send)."""
+    from kafkapy.protocol.records import RecordsError
+
+    inner = bytearray(build_message_set(records, magic=magic, base_offset=0))
+    for _ in range(data.draw(st.integers(1, 4))):
+        inner[data.draw(st.integers(0, len(inner) - 1))] = data.draw(st.integers(0, 255))
+    inner = inner[:data.draw(st.integers(0, len(inner)))]
+    wrapper = encode_message(9, magic, None, compress(codec, bytes(inner), magic=magic), TS, attributes=codec)
+    assert scan_valid_prefix(wrapper).error is None
+    try:
+        list(iter_records(wrapper))
+    except RecordsError:
+        pass
