@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote_plus, unquote_plus
 
-from kafkapy.common.types import LeaderAndIsr, TopicPartition
+from kafkapy.common.types import BrokerEndPoint, LeaderAndIsr, TopicPartition
 
 NO_ZK_VERSION = -1   # "never read": unconditional
 
@@ -184,6 +184,11 @@ class BrokerInfo:
             if ep.listener_name == listener_name:
                 return ep
         return None
+
+    def broker_end_point(self, listener_name: str) -> BrokerEndPoint | None:
+        """This broker's address on one listener, as the metadata layer uses it."""
+        ep = self.endpoint(listener_name)
+        return BrokerEndPoint(self.broker_id, ep.host, ep.port, self.rack) if ep else None
 
 
 class BrokerIdZNode:

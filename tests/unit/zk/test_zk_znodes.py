@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kafkapy.common.types import LeaderAndIsr, TopicPartition
+from kafkapy.common.types import BrokerEndPoint, LeaderAndIsr, TopicPartition
 from kafkapy.zk import znodes as z
 
 FAST = settings(max_examples=80, deadline=None)
@@ -68,6 +68,8 @@ def test_broker_v5_example_with_rack_and_two_listeners() -> None:
     info = z.BrokerIdZNode.decode(3, doc.encode())
     assert info.broker_id == 3 and info.rack == "rack-a"
     assert info.endpoint("EXTERNAL") == z.EndPoint("kafka1.example.com", 9094, "EXTERNAL", "SASL_SSL")
+    assert info.broker_end_point("INTERNAL") == BrokerEndPoint(3, "10.0.0.5", 9092, "rack-a")
+    assert info.broker_end_point("NOPE") is None
     assert same_json(z.BrokerIdZNode.encode(info), doc)
 
 
