@@ -34,6 +34,7 @@ from kafkapy.common.errors import ApiError, ErrorCode, error_info
 from kafkapy.protocol.api_keys import BROKER_SUPPORTED, ApiKey
 from kafkapy.protocol.errors import ProtocolDecodeError, UnknownApiKeyError
 from kafkapy.protocol.header import api_versions_fallback_response, parse_request_header
+from kafkapy.protocol.primitives import skip_tagged_fields
 from kafkapy.protocol.messages import get_api
 from kafkapy.protocol.schema import INT16, INT32, INT64, STRING, ApiSpec, ArrayOf, Field, Primitive, Struct
 from kafkapy.server.request import CLOSE_CONNECTION, NO_RESPONSE, RequestContext, Response, ResponseAction
@@ -46,6 +47,8 @@ DispatchResult = Union[Response, ResponseAction, Awaitable[Any]]
 
 _pack_i32 = struct.Struct(">i").pack
 _PEEK = struct.Struct(">hh")
+_HEAD = struct.Struct(">hhi")
+_unpack_i16 = struct.Struct(">h").unpack_from
 _NO_TAGS = b"\x00"
 
 
@@ -65,19 +68,22 @@ class _Route:
     """Everything needed to serve one (api key, version), resolved once."""
 
     __slots__ = ("api_key", "version", "spec", "fn", "decode", "encode_chunks", "header_flexible",
-                 "header_version", "api_name")
+                 "request_header_version", "header_version", "api_name", "advertised")
 
-    def __init__(self, api_key: int, version: int, spec: ApiSpec, fn: ApiHandler) -> None:
+    def __init__(self, api_key: int, version: int, spec: ApiSpec, fn: ApiHandler,
+                 request_header_version: int, advertised: tuple[int, int]) -> None:
         self.api_key = api_key
         self.version = version
         self.spec = spec
         self.fn = fn
         self.decode = spec.request_codec(version).decode
         self.encode_chunks = spec.response_codec(version).encode_chunks
+        self.request_header_version = request_header_version
         # ApiVersions answers with response header v0 at every version (KIP-511).
         self.header_flexible = spec.is_flexible(version) and api_key != ApiKey.API_VERSIONS
         self.header_version = 1 if self.header_flexible else 0
         self.api_name = spec.name
+        self.advertised = advertised  # the BROKER_SUPPORTED entry this route was checked against
 
 
 class RequestDispatcher:
@@ -86,7 +92,7 @@ class RequestDispatcher:
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self._handlers: dict[int, ApiHandler] = {}
-        self._routes: dict[tuple[int, int], _Route] = {}
+        self._routes: dict[int, _Route] = {}  # (api_key << 16 | version) -> route
         self.requests_handled = 0
         self.error_responses = 0
         self.connections_closed = 0
@@ -106,17 +112,23 @@ class RequestDispatcher:
     def registered_keys(self) -> frozenset[int]:
         return frozenset(self._handlers)
 
-    def _route(self, api_key: int, version: int) -> _Route | None:
-        route = self._routes.get((api_key, version))
-        if route is None:
-            fn = self._handlers.get(api_key)
-            if fn is None:
-                return None
-            route = self._routes[(api_key, version)] = _Route(api_key, version, get_api(api_key), fn)
-        return route
-
     # ------------------------------------------------------------ the handler
     def handle(self, conn: ConnectionInfo, frame: memoryview) -> DispatchResult:
+        # Fast path: a (key, version) already validated and resolved.
+        try:
+            api_key, version, correlation_id = _HEAD.unpack_from(frame, 0)
+        except struct.error:
+            return self._slow_handle(conn, frame)
+        route = self._routes.get((api_key << 16) | (version & 0xFFFF))
+        if route is None or BROKER_SUPPORTED.get(api_key) is not route.advertised:  # type: ignore[call-overload]
+            return self._slow_handle(conn, frame)
+        try:
+            client_id, pos = _read_header_rest(frame, route.request_header_version)
+        except ProtocolDecodeError as exc:
+            return self._close(conn, f"unparsable request header: {exc}", api_key, version)
+        return self._dispatch(conn, frame, route, correlation_id, client_id, pos)
+
+    def _slow_handle(self, conn: ConnectionInfo, frame: memoryview) -> DispatchResult:
         try:
             header, pos = parse_request_header(frame)
         except UnknownApiKeyError as exc:
@@ -138,22 +150,30 @@ class RequestDispatcher:
                 reason = (f"unsupported version {version} of API key {api_key} "
                           f"(supported {advertised[0]}..{advertised[1]})")
             return self._close(conn, reason, api_key, version, header.client_id)
-        route = self._route(api_key, version)
-        if route is None:
+        fn = self._handlers.get(api_key)
+        if fn is None:
             return self._close(conn, f"no handler for API key {api_key}", api_key, version, header.client_id)
+        route = _Route(api_key, version, get_api(api_key), fn, header.header_version, advertised)
+        self._routes[(api_key << 16) | version] = route
+        return self._dispatch(conn, frame, route, header.correlation_id, header.client_id, pos)
+
+    def _dispatch(self, conn: ConnectionInfo, frame: memoryview, route: _Route, correlation_id: int,
+                  client_id: str | None, pos: int) -> DispatchResult:
+        api_key = route.api_key
+        version = route.version
         try:
             request, _end = route.decode(frame, pos)
         except ProtocolDecodeError as exc:
-            return self._close(conn, f"unparsable request body: {exc}", api_key, version, header.client_id)
-        if conn.client_id != header.client_id:
-            conn.client_id = header.client_id
-        if api_key == ApiKey.API_VERSIONS and version >= 3:
+            return self._close(conn, f"unparsable request body: {exc}", api_key, version, client_id)
+        if conn.client_id != client_id:
+            conn.client_id = client_id
+        if api_key == 18 and version >= 3:  # ApiVersions v3+ names the client software
             conn.client_software_name = request.client_software_name
             conn.client_software_version = request.client_software_version
         ctx = RequestContext(
-            api_key, version, header.correlation_id, header.client_id, conn.connection_id,
+            api_key, version, correlation_id, client_id, conn.connection_id,
             conn.listener_name, conn.security_protocol, conn.peer_host, self.clock.monotonic_ms(),
-            header.header_version, route.header_version,
+            route.request_header_version, route.header_version,
             conn.client_software_name, conn.client_software_version,
         )
         self.requests_handled += 1
@@ -288,6 +308,31 @@ class RequestDispatcher:
             "listener=%s response=%s total_time_ms=%d",
             route.api_name, ctx.api_version, ctx.correlation_id, ctx.client_id, ctx.connection_id,
             ctx.listener_name, what, elapsed)
+
+
+def _read_header_rest(frame: memoryview, header_version: int) -> tuple[str | None, int]:
+    """client_id (header v1+) and the tagged fields (v2) after the fixed 8 header bytes."""
+    if header_version == 0:
+        return None, 8
+    try:
+        (n,) = _unpack_i16(frame, 8)
+    except struct.error:
+        raise ProtocolDecodeError("truncated request header: no client id length") from None
+    if n < 0:
+        if n != -1:
+            raise ProtocolDecodeError(f"invalid client id length {n}")
+        client_id, pos = None, 10
+    else:
+        pos = 10 + n
+        if pos > len(frame):
+            raise ProtocolDecodeError(f"truncated client id: need {n} bytes, {len(frame) - 10} remain")
+        try:
+            client_id = str(frame[10:pos], "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolDecodeError(f"client id is not UTF-8: {exc}") from None
+    if header_version == 2:
+        pos = skip_tagged_fields(frame, pos)
+    return client_id, pos
 
 
 def error_name(code: int) -> str:

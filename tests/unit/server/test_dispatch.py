@@ -406,3 +406,24 @@ def test_dispatcher_behind_a_real_socket_server(advertised: dict) -> None:
         await server.shutdown(1000)
 
     run(main)
+
+
+def test_cached_routes_follow_the_advertised_table_and_still_check_headers(advertised: dict) -> None:
+    d = RequestDispatcher(ManualClock())
+    seen: list[RequestContext] = []
+    d.register(ApiKey.PRODUCE, lambda ctx, req: seen.append(ctx) or NO_RESPONSE)
+    v9 = encode_request(0, 9, 1, "p", produce_request())
+    assert d.handle(FakeConn(), memoryview(v9)) is NO_RESPONSE
+    assert d.handle(FakeConn(), memoryview(v9)) is NO_RESPONSE  # served from the cached route
+    assert [(c.client_id, c.header_version, c.response_header_version) for c in seen] == [("p", 2, 1)] * 2
+    null_client = encode_request(0, 9, 2, None, produce_request())
+    assert d.handle(FakeConn(), memoryview(null_client)) is NO_RESPONSE and seen[-1].client_id is None
+    # Truncated or invalid client ids on the cached path close the connection.
+    assert d.handle(FakeConn(), memoryview(v9[:9])) is CLOSE_CONNECTION
+    assert d.handle(FakeConn(), memoryview(v9[:8] + b"\x00\x05ab")) is CLOSE_CONNECTION
+    assert d.handle(FakeConn(), memoryview(v9[:8] + b"\xff\xfe" + v9[10:])) is CLOSE_CONNECTION
+    assert d.handle(FakeConn(), memoryview(v9[:8] + b"\x00\x01\xff" + v9[11:])) is CLOSE_CONNECTION
+    # Narrowing what the broker advertises takes effect at once.
+    advertised[ApiKey.PRODUCE] = (0, 8)
+    assert d.handle(FakeConn(), memoryview(v9)) is CLOSE_CONNECTION
+    assert len(seen) == 3
