@@ -14,7 +14,7 @@ from kafkapy.zk.admin_zk import (BrokerMetadata, RackAwareMode, assign_replicas_
                                  rack_alternated_broker_list, validate_replica_assignment,
                                  validate_topic_name)
 
-FAST = settings(max_examples=150, deadline=None)
+FAST = settings(max_examples=60, deadline=None)
 
 
 class FixedDraws(random.Random):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from kafkapy.common.types import BrokerEndPoint, LeaderAndIsr, TopicPartition
 from kafkapy.zk import znodes as z
 
-FAST = settings(max_examples=80, deadline=None)
+FAST = settings(max_examples=50, deadline=None)
 
 topics = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABC0123456789._-", min_size=1, max_size=30)
 broker_ids = st.integers(min_value=0, max_value=2**31 - 1)
