@@ -519,6 +519,13 @@ class Connection(asyncio.BufferedProtocol):
             self._drain_out()
 
     def _drain_out(self) -> None:
+        try:
+            self._drain_out_inner()
+        except Exception:  # a malformed response (not bytes-like) or a transport bug
+            log.exception("Unexpected error writing to connection %s; closing it", self.connection_id)
+            self._abort(None)
+
+    def _drain_out_inner(self) -> None:
         out = self._out
         batch: list[Any] = []
         while out:

@@ -87,6 +87,8 @@ class ScriptedHandler:
             return Response((head, self.big, self.region, b"END"))
         if cmd == b"X":
             raise RuntimeError("scripted failure")
+        if cmd == b"B":  # a response chunk that is not bytes-like
+            return Response((head, "text"))  # type: ignore[arg-type]
         if cmd == b"K":
             self.kept.append(payload)
             return Response((head, struct.pack(">i", len(payload))))
@@ -248,6 +250,9 @@ def test_coroutine_results_and_handler_exception_closes_only_that_connection() -
         assert [await read_response(r1) for _ in range(2)] == [(1, b"async"), (2, b"sync")]
         w2.write(req(3, b"X"))
         await assert_closed_by_server(r2)
+        r3, w3 = await connect(server)
+        w3.write(req(5, b"B"))
+        await assert_closed_by_server(r3)
         w1.write(req(4, b"E", b"alive"))
         assert await read_response(r1) == (4, b"alive")
         w1.close()
