@@ -829,6 +829,7 @@ class _Inline(_Gen):
         self.ns["_FAST_ERRS"] = _FAST_ERRS
         self.ns["_I32"] = struct.Struct(">i")
         self.ns["_Struct"] = struct.Struct
+        self.ns["_UV"] = [bytes((i,)) for i in range(128)]
 
     def _fixed_group_dec(self, grp: list[Field], target: str, ind: str) -> list[str]:
         fmt = ">" + "".join(f.type.fmt for f in grp)  # type: ignore[attr-defined]
@@ -935,6 +936,16 @@ class _Inline(_Gen):
                 x = self.tmp()
                 lines.append(f"{ind}{x} = {obj}.{f.name}")
                 lines += self.enc_struct(t, x, ind)
+            elif _is_fixed_array(t) and not f.nullable(v):
+                el = t.element  # type: ignore[attr-defined]
+                compact = flex and not f.never_compact
+                arr = self.const(_array_structs(el.fmt), "_AS")
+                slow = self.const(P.fixed_array_writer(el.fmt, compact), "_wa")
+                val, n = self.tmp(), self.tmp()
+                prefix = f"_UV[{n} + 1]" if compact else f"_I32.pack({n})"
+                lines += [f"{ind}{val} = {obj}.{f.name}",
+                          f"{ind}{n} = len({val})",
+                          f"{ind}_a({prefix} + {arr}[{n}].pack(*{val}) if {n} < 127 else {slow}({val}))"]
             elif _is_struct_array(t):
                 compact = flex and not f.never_compact
                 alen = "_wcalen" if compact else "_walen"

@@ -226,3 +226,16 @@ def test_data_spec() -> None:
     assert d.codec(1).encode(d.schema(v="a")) == h("02 61 00")
     with pytest.raises(UnsupportedVersionError):
         d.codec(2)
+
+
+@pytest.mark.parametrize("count", [0, 1, 126, 127, 128, 300])
+@pytest.mark.parametrize("flexible", [False, True])
+def test_long_arrays(count: int, flexible: bool) -> None:
+    s = Schema(Field("ints", ArrayOf(INT32)), Field("longs", ArrayOf(INT64), nullable_since=0),
+               Field("items", ArrayOf(Item)), Field("words", ArrayOf(STRING)), name="Long")
+    obj = s(ints=list(range(-count, count, 2)), longs=list(range(count)),
+            items=[Item(id=i) for i in range(count)], words=[str(i) for i in range(count)])
+    codec = s.codec(0, flexible)
+    data = codec.encode(obj)
+    assert codec.decode(data) == (obj, len(data))
+    assert codec.checked_decode(memoryview(data), 0) == (obj, len(data))
