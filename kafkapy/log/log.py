@@ -10,21 +10,25 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 from kafkapy.common.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, NO_TIMESTAMP, TopicPartition
-from kafkapy.protocol.records import RecordsError, read_entry, records_of
+from kafkapy.protocol.records import RecordsError, crc32c, read_entry, records_of
 
 from .checkpoint import LEADER_EPOCH_CHECKPOINT_FILE, LeaderEpochCheckpointFile
-from .config import LogConfig
+from .config import LONG_MAX, LogConfig
 from .epoch_cache import UNDEFINED_EPOCH, LeaderEpochFileCache
 from .errors import CorruptRecordError, OffsetOutOfRangeError, RecordBatchTooLargeError
 from .loader import load_segments
 from .local_log import LocalLog, parse_topic_partition_name
 from .segment import FetchDataInfo, LogOffsetMetadata, LogSegment
-from .validator import LogAppendInfo, analyze_follower_records, validate_and_assign_offsets
+from .validator import COMPRESSION_CODECS, LogAppendInfo, analyze_follower_records, validate_and_assign_offsets
+
+_V2_HEADER = struct.Struct(">qiibIhiqqqhii")
+_PATCH = struct.Struct(">qii")  # base_offset, batch_length (unchanged), partition_leader_epoch
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,7 @@ class Log:
         self._log_start_offset = loaded.log_start_offset
         hw = loaded.next_offset_metadata.message_offset if high_watermark is None else high_watermark
         self._high_watermark = min(max(hw, self._log_start_offset), self.log_end_offset)
-        self.unflushed_since_ms = None
+        self._compute_fast_path()
         log.info("Loaded log %s with %d segments, log start offset %d and log end offset %d in %.0f ms"
                  "%s", self.name, len(segments), self._log_start_offset, self.log_end_offset,
                  (time.monotonic() - start) * 1000,
@@ -140,6 +144,7 @@ class Log:
     def update_config(self, config: LogConfig) -> None:
         self.config = config
         self.local.update_config(config)
+        self._compute_fast_path()
 
     def update_high_watermark(self, hw: int) -> int:
         """Set the high watermark (clamped to [log start offset, log end offset]); returns it."""
@@ -156,9 +161,49 @@ class Log:
         return self.local.offset_metadata(offset)
 
     # -- appends ----------------------------------------------------------------------------
+    def _compute_fast_path(self) -> None:
+        c = self.config
+        self._fast_path = (c.record_version == 2 and not c.log_append_time and not c.compact
+                           and c.message_timestamp_difference_max_ms >= LONG_MAX)
+        self._fast_codec = -1 if c.compression_type == "producer" else COMPRESSION_CODECS[c.compression_type]
+        self._fast_max_size = min(c.max_message_bytes, c.segment_bytes)
+
+    def _try_fast_append(self, records, leader_epoch: int, allow_zstd: bool) -> LogAppendInfo | None:
+        """The common produce: one v2 batch stored as it came. Header checks, CRC-32C, two patched
+        fields, one write. Anything unusual returns None and takes the general path."""
+        view = records if type(records) is memoryview else memoryview(records)
+        n = len(view)
+        if n < 61 or view.readonly or n > self._fast_max_size:
+            return None
+        (base, length, _, magic, crc, attrs, lod, _, max_ts, pid, _, bseq, count) = _V2_HEADER.unpack_from(view, 0)
+        codec = attrs & 7
+        if (magic != 2 or length + 12 != n or base != 0 or count <= 0 or lod + 1 != count or attrs & 0x20
+                or (pid >= 0 and bseq < 0) or codec > 4 or (codec == 4 and not allow_zstd)
+                or (self._fast_codec >= 0 and codec != self._fast_codec)):
+            return None
+        if crc32c(view[21:]) != crc:
+            return None
+        local = self.local
+        first = local.log_end_offset
+        last = first + lod
+        seg = local.segments.last_segment
+        if seg.should_roll(self.config.segment_bytes, self.config.segment_ms, n, max_ts, last, self._clock_ms()):
+            seg = local.roll(first)
+        _PATCH.pack_into(view, 0, first, length, leader_epoch)
+        if leader_epoch > self.leader_epoch_cache.latest_epoch:
+            self.leader_epoch_cache.assign(leader_epoch, first)
+        seg.append(last, max_ts, last, view)
+        local.log_end_offset = last + 1
+        return LogAppendInfo(first, last, max_ts, last, NO_TIMESTAMP, self._log_start_offset, count, n, 1, codec,
+                             codec, True, leader_epoch, ((leader_epoch, first),) if leader_epoch >= 0 else ())
+
     def append_as_leader(self, records, leader_epoch: int, *, require_single_v2_batch: bool = False,
                          allow_zstd: bool = True, from_client: bool = True) -> LogAppendInfo:
         """Validate ``records`` (a writable buffer, patched in place), assign offsets and append."""
+        if self._fast_path and from_client:
+            info = self._try_fast_append(records, leader_epoch, allow_zstd)
+            if info is not None:
+                return info
         now = self._clock_ms()
         result = validate_and_assign_offsets(
             records, self.log_end_offset, now, self.config, leader_epoch,

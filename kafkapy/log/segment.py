@@ -235,7 +235,7 @@ class LogSegment:
         n = len(records)
         if n == 0:
             return
-        if not self.can_convert_to_relative_offset(largest_offset):
+        if not 0 <= largest_offset - self.base_offset <= _INT32_MAX:
             raise LogSegmentOffsetOverflowError(
                 f"offset {largest_offset} cannot be stored in segment {self.log_path} "
                 f"(base offset {self.base_offset})")
@@ -340,11 +340,21 @@ class LogSegment:
 
     def should_roll(self, segment_bytes: int, segment_ms: int, messages_size: int, max_timestamp: int,
                     max_offset: int, now_ms: int) -> bool:
-        reached_roll_ms = self.size > 0 and \
-            self.time_waited_for_roll(now_ms, max_timestamp) > segment_ms - self.rolling_jitter_ms
-        return (self.size > segment_bytes - messages_size or reached_roll_ms
-                or self.offset_index.is_full or self.time_index.is_full
-                or not self.can_convert_to_relative_offset(max_offset))
+        size = self.size
+        if size > segment_bytes - messages_size:
+            return True
+        if size > 0:
+            t = self.rolling_based_timestamp
+            if t is None:
+                self._load_first_batch_timestamp()
+                t = self.rolling_based_timestamp
+            waited = max_timestamp - t if t is not None and t >= 0 else now_ms - self.created_ms
+            if waited > segment_ms - self.rolling_jitter_ms:
+                return True
+        oi = self.offset_index
+        ti = self.time_index
+        return (oi.entries >= oi.max_entries or ti.entries >= ti.max_entries - 1
+                or not 0 <= max_offset - self.base_offset <= _INT32_MAX)
 
     def on_become_inactive_segment(self) -> None:
         """Write the final time-index entry and trim files to their real size (on roll)."""
