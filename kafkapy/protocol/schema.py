@@ -539,7 +539,7 @@ class _Gen:
         self.flexible = flexible
         self.ns: dict[str, Any] = {
             "_new": object.__new__, "_UUID": uuid.UUID, "_ctx": _decode_context,
-            "_ERRS": _DEC_ERRORS, "_unpack": struct.unpack_from, "_pack": struct.pack,
+            "_ERRS": _DEC_ERRORS,
             "_alen": P.read_array_length, "_calen": P.read_compact_array_length,
             "_walen": P.write_array_length, "_wcalen": P.write_compact_array_length,
             "_rtags": P.read_tagged_fields, "_wtags": P.write_tagged_fields,
