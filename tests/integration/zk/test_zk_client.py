@@ -252,3 +252,33 @@ def test_cancelled_start_leaves_no_client_behind(arun) -> None:
         with pytest.raises(errors.ZkClientClosedError):
             await zk.get("/")
     arun(main)
+
+
+@real_zk
+@pytest.mark.slow
+def test_ensemble_member_loss_keeps_session(tmp_path, arun) -> None:
+    """Killing the leader of three servers forces an election; the client reconnects with
+    the same session and its ephemeral node survives."""
+    from kafkapy.testing.zookeeper import ZooKeeperEnsemble
+
+    ensemble = ZooKeeperEnsemble(3, tmp_path).start()
+    try:
+        async def main() -> None:
+            zk = ZkClient(ensemble.connect_string + "/e", session_timeout_ms=10000)
+            await zk.start()
+            try:
+                session = zk.session_id
+                await zk.create("/eph", b"", ephemeral=True)
+                loop = asyncio.get_running_loop()
+                leader = ensemble.leader()
+                assert leader is not None
+                await loop.run_in_executor(None, leader.kill)
+                # A write needs the new quorum of the two members left.
+                await zk.set("/eph", b"after")
+                assert zk.session_id == session
+                assert (await zk.get("/eph"))[0] == b"after"
+            finally:
+                await zk.stop()
+        arun(main, timeout_s=90)
+    finally:
+        ensemble.stop()
