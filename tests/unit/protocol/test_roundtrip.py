@@ -77,7 +77,7 @@ CASES = [
     for direction in ("request", "response")
 ]
 
-_SETTINGS = settings(max_examples=8, deadline=None, derandomize=False,
+_SETTINGS = settings(max_examples=6, deadline=None, derandomize=False,
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -382,7 +382,7 @@ def test_same_bytes_as_kafka_python(cls) -> None:
     codec = api.request_codec(version) if is_request else api.response_codec(version)
 
     @given(struct_strategy(schema, version, False))
-    @settings(max_examples=5, deadline=None, database=None,
+    @settings(max_examples=3, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     def run(obj) -> None:
         theirs = bytes(cls(*_to_values(obj, schema, version)).encode())
@@ -436,7 +436,7 @@ def test_kafka_python_reads_and_rewrites_our_flexible_bytes(key, version, direct
     codec = api.request_codec(version) if direction == "request" else api.response_codec(version)
 
     @given(struct_strategy(schema, version, True))
-    @settings(max_examples=5, deadline=None, database=None,
+    @settings(max_examples=3, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     def run(obj) -> None:
         if key == 18 and direction == "response":
