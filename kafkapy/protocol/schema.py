@@ -3,7 +3,7 @@
 A message module declares its request and response once; every field carries the
 version range it exists in, so the module reads like the protocol table::
 
-    from kafkapy.protocol.schema import ApiSpec, ArrayOf, Field, Schema, Struct, INT16, INT32, STRING
+    from kafkapy.protocol.schema import ApiSpec, ArrayOf, Field, Schema, INT16, INT32, INT64, STRING
 
     API = ApiSpec(key=18, name="ApiVersions", min_version=0, max_version=3, flexible_since=3,
         request=Schema(
