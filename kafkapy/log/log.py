@@ -110,6 +110,11 @@ class Log:
         return self._high_watermark
 
     @property
+    def last_stable_offset(self) -> int:
+        """Without transaction tracking the last stable offset is the high watermark."""
+        return self._high_watermark
+
+    @property
     def recovery_point(self) -> int:
         return self.local.recovery_point
 

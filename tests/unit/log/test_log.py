@@ -12,7 +12,7 @@ from kafkapy.log.errors import OffsetOutOfRangeError, RecordBatchTooLargeError, 
 from kafkapy.log.log import Log
 from kafkapy.protocol.records import SimpleRecord, build_batch, iter_batches, records_of
 
-from .helpers import FakeClock, all_records, batch, check_log_invariants
+from .helpers import FakeClock, all_records, batch, check_log_invariants, entries_on_disk
 
 SMALL = LogConfig(segment_bytes=3000, index_interval_bytes=200, segment_index_bytes=4096)
 
@@ -267,3 +267,74 @@ def test_random_operations_keep_invariants(tmp_path_factory, steps):
                 assert (None if got is None else (got.timestamp, got.offset)) == expected
     finally:
         log.close()
+
+
+def _legacy_entry(magic: int, n: int, codec: int, ts: int, start: int) -> bytearray:
+    from kafkapy.protocol.records import build_message_set
+    recs = [SimpleRecord(b"k", bytes([65 + (start + i) % 26]) * 20, timestamp=ts + i) for i in range(n)]
+    return bytearray(build_message_set(recs, magic=magic, compression=codec))
+
+
+@pytest.mark.parametrize("fmt", ["0.10.2", "0.9.0", "2.8"])
+@given(st.lists(st.tuples(st.sampled_from([0, 1, 2]), st.integers(1, 4), st.sampled_from([0, 1, 2]),
+                          st.integers(-30, 30)), min_size=1, max_size=25),
+       st.integers(0, 120))
+def test_mixed_magic_appends_reads_and_lookups(tmp_path_factory, fmt, appends, cut):
+    """Produce data in every magic, stored in the topic's message.format.version."""
+    path = tmp_path_factory.mktemp("mixed") / "t-0"
+    clock = FakeClock()
+    cfg = SMALL.replace(message_format_version=fmt)
+    log = open_log(path, cfg, clock)
+    stored_magic = cfg.record_version
+    expected = []
+    try:
+        for magic, n, codec, dts in appends:
+            start = log.log_end_offset
+            if magic == 2:
+                data = batch(n, ts=clock.now + dts, value_size=20, compression=codec, start=start)
+            else:
+                data = _legacy_entry(magic, n, codec, clock.now + dts, start)
+            info = log.append_as_leader(data, 1)
+            assert (info.first_offset, info.last_offset) == (start, start + n - 1)
+            expected.extend((start + i, bytes([65 + (start + i) % 26]) * 20) for i in range(n))
+        assert [(r.offset, r.value) for r in all_records(log)] == expected
+        assert {e[1].magic for e in entries_on_disk(log)} <= {stored_magic}
+        check_log_invariants(log)
+        for off in range(0, log.log_end_offset, 3):
+            _, entries = check_read(log, off, 200)
+            assert entries
+        recs = all_records(log)
+        for target in (clock.now - 40, clock.now, clock.now + 10, clock.now + 40):
+            got = log.fetch_offset_by_timestamp(target)
+            if stored_magic == 0:
+                assert got is None  # magic 0 has no timestamps
+                continue
+            exp = next(((r.timestamp, r.offset) for r in recs if r.timestamp >= target), None)
+            assert (None if got is None else (got.timestamp, got.offset)) == exp
+        log.truncate_to(cut)
+        check_log_invariants(log)
+        assert [r.offset for r in all_records(log)] == [o for o, _ in expected if o < log.log_end_offset]
+    finally:
+        log.close()
+
+
+def test_follower_replicates_leader_bytes_exactly(tmp_path):
+    clock = FakeClock()
+    leader = open_log(tmp_path / "l" / "t-0", SMALL, clock)
+    follower = open_log(tmp_path / "f" / "t-0", SMALL, clock)
+    for i in range(50):
+        leader.append_as_leader(batch(1 + i % 3, value_size=50 + i, compression=i % 2), i // 10)
+    offset = 0
+    while offset < leader.log_end_offset:
+        fetch = leader.read(offset, 700, None, True)
+        data = bytearray(fetch.records.read())
+        info = follower.append_as_follower(data)
+        offset = info.last_offset + 1
+    assert follower.log_end_offset == leader.log_end_offset
+    lead_bytes = b"".join(open(s.log_path, "rb").read() for s in leader.segments)
+    fol_bytes = b"".join(open(s.log_path, "rb").read() for s in follower.segments)
+    assert lead_bytes == fol_bytes
+    assert follower.leader_epoch_cache.entries == leader.leader_epoch_cache.entries
+    check_log_invariants(follower)
+    leader.close()
+    follower.close()
