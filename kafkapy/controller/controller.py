@@ -20,7 +20,9 @@ from typing import Any
 from kafkapy.common.errors import ApiError, ErrorCode
 from kafkapy.common.types import LeaderAndIsr, TopicPartition
 from kafkapy.controller import events as ev
-from kafkapy.controller.channel_manager import ControllerBrokerRequestBatch, ControllerChannel, ResponseSummary
+from kafkapy.controller.channel_manager import (
+    ControllerBrokerRequestBatch, ControllerChannel, ResponseSummary, tp_key,
+)
 from kafkapy.controller.context import (
     BrokerInfo, ControllerContext, PartitionReplica, PartitionState, ReplicaAssignment, ReplicaState,
 )
@@ -581,7 +583,7 @@ class KafkaController:
             ctx.replicas_on_offline_dirs.pop(b, None)
         existing = ctx.live_or_shutting_down_broker_ids - set(new_brokers)
         self._send_update_metadata(existing, [])
-        self._send_update_metadata(new_brokers, sorted(ctx.partition_leadership_info))
+        self._send_update_metadata(new_brokers, ctx.partition_leadership_info)
         await self.replica_state_machine.handle_state_changes(ctx.replicas_on_brokers(new_brokers),
                                                               ReplicaState.ONLINE)
         await self.partition_state_machine.trigger_online_partition_state_change()
@@ -610,8 +612,9 @@ class KafkaController:
         for_deletion = {pr for pr in replicas if ctx.is_topic_queued_up_for_deletion(pr.partition.topic)}
         not_for_deletion = replicas - for_deletion
         offline_leader = sorted(
-            tp for tp, li in ctx.partition_leadership_info.items()
-            if not ctx.is_replica_online(li.leader, tp) and not ctx.is_topic_queued_up_for_deletion(tp.topic))
+            (tp for tp, li in ctx.partition_leadership_info.items()
+             if not ctx.is_replica_online(li.leader, tp) and not ctx.is_topic_queued_up_for_deletion(tp.topic)),
+            key=tp_key)
         await self.partition_state_machine.handle_state_changes(offline_leader, PartitionState.OFFLINE)
         await self.partition_state_machine.trigger_online_partition_state_change()
         await self.replica_state_machine.handle_state_changes(not_for_deletion, ReplicaState.OFFLINE)

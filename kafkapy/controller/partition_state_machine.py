@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from kafkapy.common.types import LeaderAndIsr, TopicPartition
 from kafkapy.controller import election
-from kafkapy.controller.channel_manager import ControllerBrokerRequestBatch
+from kafkapy.controller.channel_manager import ControllerBrokerRequestBatch, tp_key
 from kafkapy.controller.context import VALID_PREVIOUS_PARTITION_STATES, ControllerContext, PartitionState
 from kafkapy.controller.zk_verbs import ControllerZk
 
@@ -100,7 +100,7 @@ class PartitionStateMachine:
     async def trigger_online_partition_state_change(self, topic: str | None = None) -> ElectionResults:
         ctx = self.context
         candidates = ctx.partitions_in_states({PartitionState.NEW, PartitionState.OFFLINE})
-        partitions = [tp for tp in sorted(candidates)
+        partitions = [tp for tp in sorted(candidates, key=tp_key)
                       if not ctx.is_topic_queued_up_for_deletion(tp.topic) and (topic is None or tp.topic == topic)]
         return await self.handle_state_changes(partitions, PartitionState.ONLINE, OFFLINE)
 

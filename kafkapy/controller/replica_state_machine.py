@@ -71,9 +71,10 @@ class ReplicaStateMachine:
         self.batch.new_batch()
         try:
             by_broker: dict[int, list[PartitionReplica]] = {}
-            for pr in sorted(replicas):
+            for pr in replicas:
                 by_broker.setdefault(pr.replica, []).append(pr)
-            for replica_id, prs in by_broker.items():
+            for replica_id in sorted(by_broker):
+                prs = by_broker[replica_id]
                 await self._do_handle_state_changes(replica_id, prs, target)
             self.batch.send_requests_to_brokers(self.context.epoch)
         except BaseException:
@@ -84,7 +85,9 @@ class ReplicaStateMachine:
         return self.context.replica_states.get(pr, ReplicaState.NON_EXISTENT)
 
     def _log_transition(self, pr: PartitionReplica, current: ReplicaState, target: ReplicaState) -> None:
-        state_change_log.info("%sChanged state of replica %d for partition %s from %s to %s",
+        if not state_change_log.isEnabledFor(logging.DEBUG):      # Kafka logs these at TRACE
+            return
+        state_change_log.debug("%sChanged state of replica %d for partition %s from %s to %s",
                               self._log_prefix(), pr.replica, pr.partition, current.kafka_name, target.kafka_name)
 
     async def _do_handle_state_changes(self, replica_id: int, replicas: list[PartitionReplica],

@@ -118,10 +118,17 @@ def test_controller_drives_brokers_over_the_wire(zk_chroot: str) -> None:
             # Broker 2 goes away: its partitions get new leaders, the others learn it over the wire.
             await sessions[2].close()
             await eventually(lambda: 2 not in controller.context.live_brokers, "broker 2 to be seen dead")
-            led_by_2 = [p for p, r in assignment.items() if r[0] == 2]
-            for p in led_by_2:
-                state = await sessions[1].get_topic_partition_state(TopicPartition("wire", p))
-                assert state.leader != 2 and 2 not in state.isr
+            hosted_by_2 = [TopicPartition("wire", p) for p, r in assignment.items() if 2 in r]
+            moved: dict = {}
+
+            async def poll_states() -> None:
+                while True:
+                    moved.update(await sessions[1].get_topic_partition_states(hosted_by_2))
+                    if all(s.leader != 2 and 2 not in s.isr for s in moved.values()):
+                        return
+                    await asyncio.sleep(0.02)
+            await asyncio.wait_for(poll_states(), 20)
+            assert set(moved) == set(hosted_by_2)
             await eventually(lambda: any(2 not in [b.id for b in r.live_brokers]
                                          for r in wires[0].of(ApiKey.UPDATE_METADATA)), "UpdateMetadata without 2")
         finally:
