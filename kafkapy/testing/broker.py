@@ -240,4 +240,40 @@ class BrokerProcess:
         return f"BrokerProcess(id={self.broker_id}, port={self.port}, pid={self.pid})"
 
 
-__all__ = ["BrokerProcess", "BrokerStartError", "free_port"]
+__all__ = ["BrokerProcess", "BrokerStartError", "free_port", "create_topic", "wait_for_leaders"]
+
+
+def create_topic(zookeeper_connect: str, topic: str, partitions: int = 1, replication_factor: int = 1,
+                 config: dict[str, str] | None = None) -> None:
+    """Create a topic the way ``kafka-topics.sh --zookeeper`` does (AdminZkClient)."""
+    import asyncio
+
+    from kafkapy.zk.admin_zk import AdminZkClient
+    from kafkapy.zk.kafka_zk import KafkaZkClient
+
+    async def go() -> None:
+        zk = await KafkaZkClient.connect(zookeeper_connect, session_timeout_ms=6000)
+        try:
+            await AdminZkClient(zk).create_topic(topic, partitions, replication_factor, config or {})
+        finally:
+            await zk.close()
+
+    asyncio.run(go())
+
+
+def wait_for_leaders(bootstrap: str, topic: str, partitions: int, timeout_s: float = 30.0) -> None:
+    """Poll Metadata (confluent-kafka) until every partition of `topic` has a leader."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        md = admin.list_topics(topic, timeout=5)
+        t = md.topics.get(topic)
+        if t is not None and t.error is None and len(t.partitions) == partitions and \
+                all(p.leader >= 0 and p.error is None for p in t.partitions.values()):
+            return
+        last = t
+        time.sleep(0.1)
+    raise TimeoutError(f"topic {topic} has no leader for every one of its {partitions} partitions: {last}")
