@@ -101,6 +101,7 @@ def test_two_controllers_race_and_fail_over(zk_chroot: str) -> None:
             stopped.append(winner)
             await winner.stop()
             await eventually(lambda: loser.controller.is_active, "the surviving broker to become controller")
+            await loser.controller.event_manager.wait_idle()     # failover finished
             assert loser.controller.epoch == 2
             assert set(loser.controller.context.live_brokers) == {loser.controller.broker_id}
         finally:
