@@ -220,9 +220,8 @@ class LocalLog:
     def truncate_fully_and_start_at(self, new_offset: int) -> None:
         self._check_open()
         doomed = list(self.segments)
-        new = self.new_segment(new_offset)
-        self.remove_and_delete_segments(doomed, async_delete=True)
-        self.segments.add(new)
+        self.remove_and_delete_segments(doomed, async_delete=True)  # renamed first: the new files may reuse names
+        self.segments.add(self.new_segment(new_offset))
         self.log_end_offset = new_offset
         self.recovery_point = new_offset
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kafkapy.common.types import TopicPartition
@@ -123,6 +123,11 @@ def test_truncate_and_epoch_cache(tmp_path):
     assert log.leader_epoch_cache.entries == []
     log.append_as_leader(batch(1), 10)
     assert [r.offset for r in all_records(log)] == [100]
+    log.truncate_fully_and_start_at(100)  # same base offset as the current segment
+    assert all_records(log) == [] and log.log_end_offset == 100
+    log.append_as_leader(batch(2), 10)
+    assert [r.offset for r in all_records(log)] == [100, 101]
+    check_log_invariants(log)
     log.close()
 
 
@@ -217,9 +222,13 @@ ops = st.lists(st.one_of(
     st.tuples(st.just("roll"),),
     st.tuples(st.just("reopen"), st.booleans()),
     st.tuples(st.just("hw"), st.integers(0, 200)),
+    st.tuples(st.just("full"), st.integers(0, 300)),
+    st.tuples(st.just("delete_records"), st.integers(0, 200)),
+    st.tuples(st.just("retention"), st.integers(0, 200), st.sampled_from([-1, 500, 3000])),
 ), max_size=40)
 
 
+@settings(max_examples=150)
 @given(ops)
 def test_random_operations_keep_invariants(tmp_path_factory, steps):
     path = tmp_path_factory.mktemp("log") / "t-0"
@@ -258,9 +267,29 @@ def test_random_operations_keep_invariants(tmp_path_factory, steps):
                 log = open_log(path, SMALL, clock, had_clean_shutdown=step[1], high_watermark=log.high_watermark)
             elif kind == "hw":
                 log.update_high_watermark(step[1])
+            elif kind == "full":
+                log.truncate_fully_and_start_at(step[1])
+                model = []
+            elif kind == "delete_records":
+                if step[1] <= log.high_watermark:
+                    log.delete_records_before(step[1])
+                else:
+                    with pytest.raises(OffsetOutOfRangeError):
+                        log.delete_records_before(step[1])
+            elif kind == "retention":
+                clock.advance(step[1])
+                log.update_config(SMALL.replace(retention_ms=step[2], retention_bytes=-1 if step[2] < 0 else 2500))
+                before = log.log_start_offset
+                log.delete_old_segments()
+                assert log.log_start_offset >= before
+                assert log.segments[0].base_offset <= log.log_start_offset
+                log.update_config(SMALL)
             check_log_invariants(log)
-            assert [(r.offset, r.value) for r in all_records(log)] == model
-            recs = all_records(log)
+            start = log.log_start_offset
+            model = [m for m in model if m[0] >= log.segments[0].base_offset]
+            assert [(r.offset, r.value) for r in all_records(log) if r.offset >= start] == \
+                [m for m in model if m[0] >= start]
+            recs = [r for r in all_records(log) if r.offset >= start]
             for target in (ts_base - 60, ts_base, ts_base + 3, ts_base + 60):
                 expected = next(((r.timestamp, r.offset) for r in recs if r.timestamp >= target), None)
                 got = log.fetch_offset_by_timestamp(target)
