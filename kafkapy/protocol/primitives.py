@@ -254,6 +254,19 @@ def read_compact_records(buf: Any, pos: int) -> tuple[memoryview | None, int]:
     return memoryview(buf)[p:p + n], p + n
 
 
+def read_non_null_records(buf: Any, pos: int) -> tuple[memoryview, int]:
+    """RECORDS in a version where the field is not nullable."""
+    n, p = _classic_len32(buf, pos, "records")
+    _body(buf, p, n, False, "records", pos)
+    return memoryview(buf)[p:p + n], p + n
+
+
+def read_compact_non_null_records(buf: Any, pos: int) -> tuple[memoryview, int]:
+    n, p = _compact_len(buf, pos)
+    _body(buf, p, n, False, "compact records", pos)
+    return memoryview(buf)[p:p + n], p + n
+
+
 # ---------------------------------------------------------------- arrays
 
 def read_array_length(buf: Any, pos: int, nullable: bool = False) -> tuple[int, int]:

@@ -571,7 +571,11 @@ class _Gen:
                 st = self.const(struct.Struct(">" + t.fmt), "_S")
                 return [f"{ind}{target} = {st}.unpack_from(buf, pos)[0]; pos += {t.size}"]
             if t is RECORDS:
-                return [f"{ind}{target}, pos = {'_rcrec' if compact else '_rrec'}(buf, pos)"]
+                if nullable:
+                    return [f"{ind}{target}, pos = {'_rcrec' if compact else '_rrec'}(buf, pos)"]
+                reader = self.const(P.read_compact_non_null_records if compact
+                                    else P.read_non_null_records, "_r")
+                return [f"{ind}{target}, pos = {reader}(buf, pos)"]
             reader = self.const(_string_io(compact, nullable, "string" if t is STRING else "bytes")[0], "_r")
             return [f"{ind}{target}, pos = {reader}(buf, pos)"]
         if isinstance(t, Struct):
@@ -615,9 +619,9 @@ class _Gen:
             if t.fixed:
                 st = self.const(struct.Struct(">" + t.fmt), "_S")
                 return [f"{ind}_a({st}.pack({expr}))"]
-            if t is RECORDS or (t is BYTES and nullable):
+            if (t is RECORDS or t is BYTES) and nullable:
                 return [f"{ind}_anbytes(out, {expr}, {compact})"]
-            if t is BYTES:
+            if t is BYTES or t is RECORDS:
                 return [f"{ind}_abytes(out, {expr}, {compact})"]
             writer = self.const(_string_io(compact, nullable, "string")[1], "_w")
             return [f"{ind}_a({writer}({expr}))"]

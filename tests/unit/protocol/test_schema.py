@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from kafkapy.protocol.errors import ProtocolEncodeError, UnsupportedVersionError
+from kafkapy.protocol.errors import ProtocolDecodeError, ProtocolEncodeError, UnsupportedVersionError
 from kafkapy.protocol.schema import (
     BOOL, BYTES, FLOAT64, INT8, INT16, INT32, INT64, RECORDS, STRING, UINT16, UINT32, UUID,
     ZERO_UUID, ApiSpec, ArrayOf, DataSpec, Field, Schema, Struct,
@@ -239,3 +239,16 @@ def test_long_arrays(count: int, flexible: bool) -> None:
     data = codec.encode(obj)
     assert codec.decode(data) == (obj, len(data))
     assert codec.checked_decode(memoryview(data), 0) == (obj, len(data))
+
+
+def test_non_nullable_records() -> None:
+    s = Schema(Field("r", RECORDS), name="Rec")
+    for flexible, null, value in ((False, "ffffffff", "00000002 6162"), (True, "00", "03 6162 00")):
+        codec = s.codec(0, flexible)
+        with pytest.raises(ProtocolEncodeError):
+            codec.encode(s())  # the default (None) is not encodable here
+        with pytest.raises(ProtocolDecodeError, match="null"):
+            codec.decode(h(null) + (b"\x00" if flexible else b""))
+        obj, _ = codec.decode(h(value))
+        assert isinstance(obj.r, memoryview) and obj.r == b"ab"
+        assert codec.encode(obj) == h(value)
