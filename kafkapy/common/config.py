@@ -726,27 +726,45 @@ _WS = " \t\f"
 
 
 def _logical_lines(text: str) -> Iterator[str]:
-    lines = re.split(r"\r\n|\r|\n", text)
-    i = 0
-    n = len(lines)
-    while i < n:
-        line = lines[i].lstrip(_WS)
-        i += 1
-        if not line or line[0] in "#!":
-            continue
-        parts: list[str] = []
-        while True:
-            trailing = len(line) - len(line.rstrip("\\"))
-            if trailing % 2 == 1:
-                parts.append(line[:-1])
-                if i >= n:
-                    break
-                line = lines[i].lstrip(_WS)
-                i += 1
+    """Join natural lines into logical lines as java.util.Properties does.
+
+    Leading whitespace of every natural line is dropped; a line whose first character is
+    # or ! is a comment when nothing has been collected for the logical line yet (also
+    right after a continuation that contributed nothing); an odd run of backslashes at
+    the end continues the logical line on the next natural line.
+    """
+    pieces = re.split(r"(\r\n|\r|\n)", text)
+    # pieces alternate: line, terminator, line, terminator, ..., last line (maybe "")
+    count = (len(pieces) + 1) // 2
+    collected: list[str] = []
+    for idx in range(count):
+        line = pieces[2 * idx].lstrip(_WS)
+        terminator = pieces[2 * idx + 1] if 2 * idx + 1 < len(pieces) else ""
+        empty_so_far = not any(collected)
+        if empty_so_far:
+            collected = []
+            if not line or line[0] in "#!":
                 continue
-            parts.append(line)
-            break
-        yield "".join(parts)
+        elif not line:
+            # a continuation onto an empty line ends the logical line
+            yield "".join(collected)
+            collected = []
+            continue
+        trailing = len(line) - len(line.rstrip("\\"))
+        if trailing % 2 == 1:
+            collected.append(line[:-1])
+            # Java ends the file here when the terminator is the input's last character
+            # (or there is none); a "\r\n" ending, however, reads on and finds nothing.
+            at_end = idx == count - 1 or (idx == count - 2 and pieces[-1] == "" and terminator != "\r\n")
+            if at_end:
+                yield "".join(collected)
+                return
+            continue
+        collected.append(line)
+        yield "".join(collected)
+        collected = []
+    if any(collected):
+        yield "".join(collected)
 
 
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
