@@ -91,13 +91,6 @@ def read_uvarint(buf: Any, pos: int) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- length prefixes
 
-def _classic_len16(buf: Any, pos: int, what: str) -> tuple[int, int]:
-    try:
-        return _unpack_h(buf, pos)[0], pos + 2
-    except struct.error:
-        raise _truncated(what + " length", pos, 2, max(len(buf) - pos, 0)) from None
-
-
 def _classic_len32(buf: Any, pos: int, what: str) -> tuple[int, int]:
     try:
         return _unpack_i(buf, pos)[0], pos + 4
