@@ -96,6 +96,7 @@ def client_fetch(port: int, region_size: int, count: int, inflight: int) -> dict
     frame = struct.pack(">i", len(body)) + body
     response_size = 4 + 64 + region_size
     sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as every Kafka client does
     t0 = time.perf_counter()
     sent = 0
     for _ in range(min(inflight, count)):
@@ -152,7 +153,7 @@ def bench_produce(repeat: int) -> None:
         best: dict[str, Any] | None = None
         for _ in range(repeat):
             r = run(ProduceHandler(), SocketServerConfig(), ["produce", str(frame_size), str(count)])
-            if best is None or r["MB_per_s"] > best["MB_per_s"]:
+            if best is None or r["server_cpu_s"] < best["server_cpu_s"]:
                 best = r
         assert best is not None
         cpu = best["server_cpu_s"]
@@ -162,27 +163,30 @@ def bench_produce(repeat: int) -> None:
 
 
 def bench_fetch(repeat: int) -> None:
-    region_size = 64 * 1024 * 1024
-    count = 32
+    file_size = 64 * 1024 * 1024
     with tempfile.NamedTemporaryFile(prefix="bench-segment-", dir="/tmp") as f:
-        f.write(os.urandom(1024 * 1024) * (region_size // (1024 * 1024)))
+        f.write(os.urandom(1024 * 1024) * (file_size // (1024 * 1024)))
         f.flush()
         fd = os.open(f.name, os.O_RDONLY)
         try:
-            os.pread(fd, region_size, 0)  # warm the page cache
-            print(f"== fetch-like: {count} x {region_size >> 20} MiB FileRegion responses, 2 in flight")
-            for mode in ("sendfile", "pread"):
-                best: dict[str, Any] | None = None
-                for _ in range(repeat):
-                    r = run(FetchHandler(FileRegion(fd, 0, region_size)),
-                            SocketServerConfig(region_send_mode=mode),
-                            ["fetch", str(region_size), str(count), "2"])
-                    if best is None or r["MB_per_s"] > best["MB_per_s"]:
-                        best = r
-                assert best is not None
-                cpu = best["server_cpu_s"]
-                print(f"  {mode:>8}: {best['MB_per_s']:9.1f} MB/s  ({best['seconds']:.2f} s; server CPU {cpu:.2f} s, "
-                      f"{count * region_size / cpu / 1e6:.0f} MB per CPU-s)")
+            os.pread(fd, file_size, 0)  # warm the page cache
+            for region_size, count, inflight in ((64 * 1024, 20_000, 8), (1024 * 1024, 2_000, 4),
+                                                 (file_size, 32, 2)):
+                print(f"== fetch-like: {count} x {region_size >> 10} KiB FileRegion responses, "
+                      f"{inflight} in flight")
+                for mode in ("sendfile", "pread"):
+                    best: dict[str, Any] | None = None
+                    for _ in range(repeat):
+                        r = run(FetchHandler(FileRegion(fd, 0, region_size)),
+                                SocketServerConfig(region_send_mode=mode),
+                                ["fetch", str(region_size), str(count), str(inflight)])
+                        if best is None or r["server_cpu_s"] < best["server_cpu_s"]:
+                            best = r
+                    assert best is not None
+                    cpu = best["server_cpu_s"]
+                    print(f"  {mode:>8}: {best['MB_per_s']:9.1f} MB/s  ({best['seconds']:.2f} s; server CPU "
+                          f"{cpu:.2f} s = {count * region_size / cpu / 1e6:.0f} MB per CPU-s, "
+                          f"{cpu / count * 1e6:.1f} us/response)")
         finally:
             os.close(fd)
 
@@ -193,7 +197,8 @@ def main() -> None:
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("parts", nargs="*", help="produce and/or fetch (default: both)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per case; the best is printed")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs per case; the one with the least server CPU is printed")
     args = ap.parse_args()
     args.parts = args.parts or ["produce", "fetch"]
     if "produce" in args.parts:
