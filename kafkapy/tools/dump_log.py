@@ -9,6 +9,9 @@ Option names and the output format are those of Kafka 2.8's ``kafka.tools.DumpLo
   end of <name>``.
 - ``.index``: ``offset: N position: P``; ``.timeindex``: ``timestamp: T offset: N``, both checked
   against the segment's ``.log``; ``.txnindex`` and producer ``.snapshot`` files are dumped too.
+- ``--offsets-decoder`` / ``--transaction-log-decoder`` print __consumer_offsets and
+  __transaction_state records the way Kafka's tool does (including its hash-table order of group
+  members and transaction partitions).
 - Problems found along the way (index entries that do not match the log, time index
   disorder, non-consecutive record offsets) are listed on stderr at the end, as Kafka does.
 
@@ -17,6 +20,7 @@ Invalid arguments print one error line and the usage on stderr and exit with sta
 from __future__ import annotations
 
 import argparse
+import json
 import mmap
 import os
 import struct
@@ -60,8 +64,12 @@ _OPTIONS = [
                                         "StringDecoder)"),
     ("--max-message-size", "<Integer: size>", f"Largest batch size to expect when checking an "
                                               f"index. (default: {DEFAULT_MAX_MESSAGE_SIZE})"),
+    ("--offsets-decoder", None, "Decode records as __consumer_offsets keys and values (committed "
+                                "offsets, group metadata). Implies --print-data-log."),
     ("--print-data-log", None, "Print the key and payload of every record."),
     ("--skip-record-metadata", None, "Print no metadata for each record."),
+    ("--transaction-log-decoder", None, "Decode records as __transaction_state keys and values. "
+                                        "Implies --print-data-log."),
     ("--value-decoder-class", "[String]", "How to deserialize payloads (only kafka.serializer."
                                           "StringDecoder is supported). (default: kafka.serializer."
                                           "StringDecoder)"),
@@ -103,8 +111,10 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--index-sanity-check", action="store_true")
     parser.add_argument("--key-decoder-class", default=_STRING_DECODER)
     parser.add_argument("--max-message-size", default=str(DEFAULT_MAX_MESSAGE_SIZE))
+    parser.add_argument("--offsets-decoder", action="store_true")
     parser.add_argument("--print-data-log", action="store_true")
     parser.add_argument("--skip-record-metadata", action="store_true")
+    parser.add_argument("--transaction-log-decoder", action="store_true")
     parser.add_argument("--value-decoder-class", default=_STRING_DECODER)
     parser.add_argument("--verify-index-only", action="store_true")
     args, extra = parser.parse_known_args(argv)
@@ -128,6 +138,8 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     args.files = [f for f in args.files.split(",") if f]
     if not args.files:
         raise UsageError('Missing required argument "[files]"')
+    if args.offsets_decoder or args.transaction_log_decoder:
+        args.print_data_log = True
     if args.print_data_log:
         args.deep_iteration = True
     return args
@@ -342,13 +354,25 @@ class DumpLogSegments:
             if info.is_control:
                 parts.append(self._control_text(record))
         if self.args.print_data_log and not info.is_control:
-            if record.key is not None:
-                parts.append(f"{prefix}key: {_decode(record.key)}")
+            key, payload = self._parse(record)
+            if key is not None:
+                parts.append(f"{prefix}key: {key}")
                 prefix = " "
-            if record.value is not None:
-                parts.append(f" payload: {_decode(record.value)}")
+            if payload is not None:
+                parts.append(f" payload: {payload}")
         parts.append("\n")
         return "".join(parts)
+
+    def _parse(self, record: _DeepRecord) -> tuple[str | None, str | None]:
+        try:
+            if self.args.offsets_decoder:
+                return format_offsets_record(record.offset, record.key, record.value)
+            if self.args.transaction_log_decoder:
+                return format_transaction_log_record(record.offset, record.key, record.value)
+        except (ValueError, KeyError) as e:     # ProtocolDecodeError is a ValueError
+            raise DumpError(f"cannot decode the record at offset {record.offset}: {e}") from None
+        return (None if record.key is None else _decode(record.key),
+                None if record.value is None else _decode(record.value))
 
     @staticmethod
     def _control_text(record: _DeepRecord) -> str:
@@ -518,6 +542,162 @@ class DumpLogSegments:
             for first, second in pairs:
                 err.write(f"  {first} is followed by {second}\n")
         err.flush()
+
+
+# --- __consumer_offsets and __transaction_state ------------------------------------------------
+#
+# Kafka's tool prints group members and transaction partitions in the iteration order of the
+# Scala 2.13 hash collections it loads them into; ``_scala_hash_order`` reproduces that order
+# (table of 16 slots doubled at a 0.75 load factor, slot = improved hash & (size - 1), each slot
+# sorted by hash) from Java hash codes, so the output matches line for line.
+
+def _i32(x: int) -> int:
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x & 0x80000000 else x
+
+
+def _java_string_hash(s: str) -> int:
+    h = 0
+    data = s.encode("utf-16-be", errors="surrogatepass")
+    for i in range(0, len(data), 2):
+        h = (31 * h + (data[i] << 8 | data[i + 1])) & 0xFFFFFFFF
+    return _i32(h)
+
+
+def _topic_partition_hash(topic: str, partition: int) -> int:
+    return _i32(31 * (31 + partition) + _java_string_hash(topic))
+
+
+class _ScalaHashTable:
+    """Iteration order of a Scala 2.13 ``mutable.HashSet``/``HashMap`` (keys only).
+
+    The table starts at 16 slots; ``add`` (``+=``, ``put``) doubles it first when the
+    element would reach 0.75 of the slots; ``add_all_hinted`` is ``++=`` of an immutable
+    set of more than 4 elements: the table is sized once for that batch alone, then the
+    elements go in without further growth. A slot keeps its elements sorted by hash.
+    """
+
+    def __init__(self, hash_of) -> None:
+        self._hash_of = hash_of
+        self._capacity = 16
+        self._threshold = 12
+        self._seq: dict = {}
+
+    def _grow_to(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._threshold = int(capacity * 0.75)
+
+    def size_hint(self, size: int) -> None:
+        wanted = max(int((size + 1) / 0.75) - 1, 4)
+        target = min(1 << wanted.bit_length(), 1 << 30)
+        if target > self._capacity:
+            self._grow_to(target)
+
+    def add(self, item) -> None:
+        if len(self._seq) + 1 >= self._threshold:
+            self._grow_to(self._capacity * 2)
+        self._seq.setdefault(item, len(self._seq))
+
+    def add_all(self, items: list) -> None:
+        """``++=`` of an immutable set built from ``items``."""
+        distinct = list(dict.fromkeys(items))
+        self.size_hint(len(distinct))
+        for item in distinct:
+            if len(distinct) <= 4:        # Set1..Set4: added one by one
+                self.add(item)
+            else:                         # an immutable HashSet: no growth while adding
+                self._seq.setdefault(item, len(self._seq))
+
+    def ordered(self) -> list:
+        mask = self._capacity - 1
+
+        def slot_and_hash(item):
+            h = self._hash_of(item) & 0xFFFFFFFF
+            h = _i32(h ^ (h >> 16))
+            return h & mask, h, self._seq[item]
+        return sorted(self._seq, key=slot_and_hash)
+
+
+def _scala_hash_order(items: list, hash_of) -> list:
+    """Distinct ``items`` in the order a Scala mutable hash collection filled one by one gives."""
+    table = _ScalaHashTable(hash_of)
+    for item in items:
+        table.add(item)
+    return table.ordered()
+
+
+def _hex(data: bytes | None) -> str:
+    """Bytes as one unsigned big number in upper-case hex (no leading zeros), "" when empty."""
+    if not data:
+        return ""
+    return format(int.from_bytes(data, "big"), "X")
+
+
+def format_offsets_record(offset: int, key: bytes | None, value: bytes | None) -> tuple[str, str]:
+    """``--offsets-decoder``: (key, payload) text of a __consumer_offsets record."""
+    from kafkapy.protocol.messages import internal
+
+    if key is None:
+        raise ValueError("a __consumer_offsets record needs a key")
+    key_version, k = internal.decode_offsets_key(key)
+    decoded = internal.decode_offsets_value(key_version, value)
+    if key_version <= internal.OFFSET_COMMIT_KEY.max_version:
+        key_text = f"offset_commit::group={k.group},partition={k.topic}-{k.partition}"
+        if decoded is None:
+            return key_text, "<DELETE>"
+        v = decoded[1]
+        payload = f"offset={v.offset}" if not v.metadata else f"offset={v.offset},metadata={v.metadata}"
+        return key_text, payload
+    key_text = f"group_metadata::group={k.group}"
+    if decoded is None:
+        return key_text, "<DELETE>"
+    g = decoded[1]
+    protocol_type = g.protocol_type or ""
+    members = {m.member_id: m for m in g.members}
+    texts = []
+    for member_id in _scala_hash_order(list(members), _java_string_hash):
+        m = members[member_id]
+        if protocol_type == "consumer":
+            _, a = internal.decode_versioned(internal.CONSUMER_PROTOCOL_ASSIGNMENT, m.assignment,
+                                             accept_newer=True)
+            partitions = ", ".join(f"{tp.topic}-{p}" for tp in a.assigned_partitions for p in tp.partitions)
+            user_data = _hex(a.user_data)
+            texts.append(f"{member_id}=[{partitions}]" + (f":{user_data}" if user_data else ""))
+        else:
+            texts.append(f"{member_id}={_hex(m.assignment)}")
+    payload = json.dumps({"protocolType": protocol_type, "protocol": g.protocol, "generationId": g.generation,
+                          "assignment": "{" + ",".join(texts) + "}"}, ensure_ascii=False, separators=(",", ":"))
+    return key_text, payload
+
+
+_TRANSACTION_STATES = ["Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort",
+                       "Dead", "PrepareEpochFence"]
+
+
+def format_transaction_log_record(offset: int, key: bytes | None, value: bytes | None) -> tuple[str, str]:
+    """``--transaction-log-decoder``: (key, payload) text of a __transaction_state record."""
+    from kafkapy.protocol.messages import internal
+
+    if key is None:
+        raise ValueError("a __transaction_state record needs a key")
+    _, k = internal.decode_versioned(internal.TRANSACTION_LOG_KEY, key)
+    key_text = f"transaction_metadata::transactionalId={k.transactional_id}"
+    if value is None:
+        return key_text, "<DELETE>"
+    _, v = internal.decode_versioned(internal.TRANSACTION_LOG_VALUE, value)
+    if not 0 <= v.transaction_status < len(_TRANSACTION_STATES):
+        raise ValueError(f"unknown transaction state {v.transaction_status}")
+    # Kafka adds each topic's partitions as one immutable set, and none for Empty transactions.
+    table = _ScalaHashTable(lambda tp: _topic_partition_hash(*tp))
+    if v.transaction_status != 0:
+        for entry in v.transaction_partitions or []:
+            table.add_all([(entry.topic, p) for p in entry.partition_ids])
+    ordered = table.ordered()
+    return key_text, (f"producerId:{v.producer_id},producerEpoch:{v.producer_epoch},"
+                      f"state={_TRANSACTION_STATES[v.transaction_status]},"
+                      f"partitions=[{','.join(f'{t}-{p}' for t, p in ordered)}],"
+                      f"txnLastUpdateTimestamp={v.transaction_last_update_timestamp_ms},"
+                      f"txnTimeoutMs={v.transaction_timeout_ms}")
 
 
 def _lookup(index: list[tuple[int, int]], target: int) -> int:

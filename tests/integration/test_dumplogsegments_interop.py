@@ -199,3 +199,86 @@ def test_our_tool_prints_what_kafka_prints(classpath, segments, flags):
     assert ours.stdout.splitlines() == java.stdout.splitlines()
     java_err = [ln for ln in java.stderr.splitlines() if not ln.startswith("SLF4J")]
     assert ours.stderr.splitlines() == java_err
+
+
+# --- decoders of the internal topics, on random data ------------------------------------------
+
+def _random_internal_segments(directory: Path, seed: int) -> tuple[Path, Path]:
+    """Random __consumer_offsets and __transaction_state records (many members, many partitions,
+    repeated topics, every version we write), so hash-ordered output is exercised."""
+    import random
+    import string
+
+    from kafkapy.protocol.messages import internal as i
+
+    rnd = random.Random(seed)
+    alphabet = string.ascii_letters + string.digits + "-_.\"\\/é😀\t"
+
+    def rs(n: int | None = None) -> str:
+        return "".join(rnd.choice(alphabet) for _ in range(n if n is not None else rnd.randint(1, 12)))
+
+    key, value = i.OFFSET_COMMIT_KEY.schema.cls, i.OFFSET_COMMIT_VALUE.schema.cls
+    gkey, gvalue = i.GROUP_METADATA_KEY.schema.cls, i.GROUP_METADATA_VALUE.schema.cls
+    member = i.GROUP_METADATA_VALUE.schema.struct("members").cls
+    assignment = i.CONSUMER_PROTOCOL_ASSIGNMENT.schema.cls
+    atp = i.CONSUMER_PROTOCOL_ASSIGNMENT.schema.struct("assigned_partitions").cls
+    recs = []
+    for _ in range(40):
+        recs.append(SimpleRecord(
+            i.encode_versioned(i.OFFSET_COMMIT_KEY, rnd.randint(0, 1),
+                               key(group=rs(), topic=rs(), partition=rnd.randint(0, 5000))),
+            rnd.choice([None] + [i.encode_versioned(i.OFFSET_COMMIT_VALUE, v, value(
+                offset=rnd.randint(0, 2**40), leader_epoch=rnd.randint(-1, 9), metadata=rnd.choice(["", rs()]),
+                commit_timestamp=TS, expire_timestamp=TS)) for v in range(4)]), (), TS))
+    for _ in range(25):
+        ptype = rnd.choice(["consumer", "connect", ""])
+        members = []
+        for _m in range(rnd.choice([0, 1, 3, 11, 12, 13, 25, 60])):
+            if ptype == "consumer":
+                parts = [atp(topic=rs(), partitions=[rnd.randint(0, 99) for _ in range(rnd.randint(0, 4))])
+                         for _ in range(rnd.randint(0, 3))]
+                data = i.encode_versioned(i.CONSUMER_PROTOCOL_ASSIGNMENT, rnd.randint(0, 1), assignment(
+                    assigned_partitions=parts, user_data=rnd.choice([None, b"", b"\x00\x07", rnd.randbytes(5)])))
+            else:
+                data = rnd.choice([b"", b"\x00", rnd.randbytes(6)])
+            members.append(member(member_id=rs() + "-" + rs(8), group_instance_id=None, client_id="c",
+                                  client_host="/h", rebalance_timeout=1, session_timeout=2, subscription=b"",
+                                  assignment=data))
+        recs.append(SimpleRecord(
+            i.encode_versioned(i.GROUP_METADATA_KEY, 2, gkey(group=rs())),
+            i.encode_versioned(i.GROUP_METADATA_VALUE, rnd.randint(0, 3), gvalue(
+                protocol_type=ptype, generation=rnd.randint(0, 99), protocol=rnd.choice([None, rs()]), leader=None,
+                current_state_timestamp=TS, members=members)), (), TS))
+    offsets = directory / "00000000000000000000.log"
+    offsets.write_bytes(build_batch(recs))
+
+    tkey, tvalue = i.TRANSACTION_LOG_KEY.schema.cls, i.TRANSACTION_LOG_VALUE.schema.cls
+    tparts = i.TRANSACTION_LOG_VALUE.schema.struct("transaction_partitions").cls
+    trecs = []
+    for _ in range(40):
+        n = rnd.choice([0, 1, 5, 11, 12, 13, 40, 100])
+        topics = [rnd.choice(["a", "b", rs()]) for _ in range(rnd.randint(1, 8))]
+        layout = [tparts(topic=t, partition_ids=[rnd.randint(0, 300)
+                                                  for _ in range(rnd.randint(0, max(1, 2 * n // len(topics))))])
+                  for t in topics]
+        trecs.append(SimpleRecord(
+            i.encode_versioned(i.TRANSACTION_LOG_KEY, 0, tkey(transactional_id=rs())),
+            i.encode_versioned(i.TRANSACTION_LOG_VALUE, 0, tvalue(
+                producer_id=rnd.randint(0, 2**40), producer_epoch=rnd.randint(0, 30000), transaction_timeout_ms=60000,
+                transaction_status=rnd.randint(0, 7), transaction_partitions=layout,
+                transaction_last_update_timestamp_ms=TS + 1, transaction_start_timestamp_ms=TS)), (), TS))
+    transactions = directory / "00000000000000000001.log"
+    transactions.write_bytes(build_batch(trecs, base_offset=1))
+    return offsets, transactions
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_internal_topic_decoders_print_what_kafka_prints(classpath, tmp_path, seed):
+    offsets, transactions = _random_internal_segments(tmp_path, seed)
+    for flag, path in (("--offsets-decoder", offsets), ("--transaction-log-decoder", transactions)):
+        args = [flag, "--files", str(path)]
+        java = java_dump(classpath, args)
+        ours = subprocess.run([sys.executable, "-m", "kafkapy.tools.dump_log", *args], capture_output=True,
+                              text=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
+        assert ours.returncode == 0, ours.stderr
+        assert ours.stdout.splitlines() == java.stdout.splitlines(), flag

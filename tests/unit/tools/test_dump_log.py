@@ -275,3 +275,104 @@ def test_bin_script(golden_dir):
     assert proc.stdout.splitlines()[0] == "Dumping " + SEGMENT
     proc = subprocess.run([str(script)], cwd=golden_dir, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and proc.stdout == "" and "--files" in proc.stderr
+
+
+# --- --offsets-decoder and --transaction-log-decoder ------------------------------------------
+# Group members and transaction partitions come out in the iteration order of the Scala hash
+# collections Kafka loads them into; the expected lines were printed by Kafka 2.8.2.
+
+from kafkapy.protocol.messages import internal as i  # noqa: E402
+
+
+def offsets_segment() -> bytes:
+    key, value = i.OFFSET_COMMIT_KEY.schema.cls, i.OFFSET_COMMIT_VALUE.schema.cls
+    gkey, gvalue = i.GROUP_METADATA_KEY.schema.cls, i.GROUP_METADATA_VALUE.schema.cls
+    member = i.GROUP_METADATA_VALUE.schema.struct("members").cls
+    assignment = i.CONSUMER_PROTOCOL_ASSIGNMENT.schema.cls
+    tp = i.CONSUMER_PROTOCOL_ASSIGNMENT.schema.struct("assigned_partitions").cls
+
+    def consumer(n: int):
+        return member(member_id=f"consumer-{n}-5b1e", group_instance_id=None, client_id="c", client_host="/10.0.0.1",
+                      rebalance_timeout=300000, session_timeout=10000, subscription=b"",
+                      assignment=i.encode_versioned(i.CONSUMER_PROTOCOL_ASSIGNMENT, 1, assignment(
+                          assigned_partitions=[tp(topic="orders", partitions=[n, n + 20])],
+                          user_data=b"\x00\x2a" if n % 4 == 0 else None)))
+    recs = [
+        SimpleRecord(i.encode_versioned(i.OFFSET_COMMIT_KEY, 1, key(group="billing", topic="orders", partition=3)),
+                     i.encode_versioned(i.OFFSET_COMMIT_VALUE, 3, value(offset=42, leader_epoch=5, metadata="m",
+                                                                       commit_timestamp=TS)), (), TS),
+        SimpleRecord(i.encode_versioned(i.OFFSET_COMMIT_KEY, 0, key(group="billing", topic="orders", partition=4)),
+                     i.encode_versioned(i.OFFSET_COMMIT_VALUE, 1, value(offset=7, metadata="", commit_timestamp=TS,
+                                                                       expire_timestamp=TS)), (), TS),
+        SimpleRecord(i.encode_versioned(i.OFFSET_COMMIT_KEY, 1, key(group="billing", topic="orders", partition=5)),
+                     None, (), TS),
+        SimpleRecord(i.encode_versioned(i.GROUP_METADATA_KEY, 2, gkey(group="billing")),
+                     i.encode_versioned(i.GROUP_METADATA_VALUE, 3, gvalue(
+                         protocol_type="consumer", generation=4, protocol="range", leader="consumer-0-5b1e",
+                         current_state_timestamp=TS, members=[consumer(n) for n in range(14)])), (), TS),
+        SimpleRecord(i.encode_versioned(i.GROUP_METADATA_KEY, 2, gkey(group="workers")),
+                     i.encode_versioned(i.GROUP_METADATA_VALUE, 0, gvalue(
+                         protocol_type="connect", generation=1, protocol='say "hi"', leader="w",
+                         members=[member(member_id="w", client_id="w", client_host="/h", session_timeout=1,
+                                         subscription=b"", assignment=b"\x00\x01\xff")])), (), TS),
+        SimpleRecord(i.encode_versioned(i.GROUP_METADATA_KEY, 2, gkey(group="gone")), None, (), TS),
+    ]
+    return build_batch(recs)
+
+
+def transactions_segment() -> bytes:
+    key, value = i.TRANSACTION_LOG_KEY.schema.cls, i.TRANSACTION_LOG_VALUE.schema.cls
+    parts = i.TRANSACTION_LOG_VALUE.schema.struct("transaction_partitions").cls
+    layouts = [
+        (1, [parts(topic="orders", partition_ids=list(range(13))), parts(topic="audit", partition_ids=[0, 1])]),
+        (2, [parts(topic=f"t{n}", partition_ids=[n, n + 1, n + 2]) for n in range(9)]),
+        (0, [parts(topic="ignored-when-empty", partition_ids=[1])]),
+        (4, []),
+    ]
+    recs = [SimpleRecord(i.encode_versioned(i.TRANSACTION_LOG_KEY, 0, key(transactional_id=f"tx-{n}")),
+                         i.encode_versioned(i.TRANSACTION_LOG_VALUE, 0, value(
+                             producer_id=1000 + n, producer_epoch=n, transaction_timeout_ms=60000,
+                             transaction_status=state, transaction_partitions=layout,
+                             transaction_last_update_timestamp_ms=TS + n, transaction_start_timestamp_ms=TS)),
+                         (), TS) for n, (state, layout) in enumerate(layouts)]
+    recs.append(SimpleRecord(i.encode_versioned(i.TRANSACTION_LOG_KEY, 0, key(transactional_id="tx-x")), None, (), TS))
+    return build_batch(recs)
+
+
+GOLDEN_OFFSETS = """\
+| key: offset_commit::group=billing,partition=orders-3 payload: offset=42,metadata=m
+| key: offset_commit::group=billing,partition=orders-4 payload: offset=7
+| key: offset_commit::group=billing,partition=orders-5 payload: <DELETE>
+| key: group_metadata::group=billing payload: {"protocolType":"consumer","protocol":"range","generationId":4,"assignment":"{consumer-10-5b1e=[orders-10, orders-30],consumer-4-5b1e=[orders-4, orders-24]:2A,consumer-8-5b1e=[orders-8, orders-28]:2A,consumer-1-5b1e=[orders-1, orders-21],consumer-13-5b1e=[orders-13, orders-33],consumer-6-5b1e=[orders-6, orders-26],consumer-3-5b1e=[orders-3, orders-23],consumer-12-5b1e=[orders-12, orders-32]:2A,consumer-9-5b1e=[orders-9, orders-29],consumer-0-5b1e=[orders-0, orders-20]:2A,consumer-11-5b1e=[orders-11, orders-31],consumer-7-5b1e=[orders-7, orders-27],consumer-5-5b1e=[orders-5, orders-25],consumer-2-5b1e=[orders-2, orders-22]}"}
+| key: group_metadata::group=workers payload: {"protocolType":"connect","protocol":"say \\"hi\\"","generationId":1,"assignment":"{w=1FF}"}
+| key: group_metadata::group=gone payload: <DELETE>
+"""
+
+GOLDEN_TRANSACTIONS = """\
+| key: transaction_metadata::transactionalId=tx-0 payload: producerId:1000,producerEpoch:0,state=Ongoing,partitions=[orders-7,orders-8,orders-9,orders-10,orders-11,orders-12,audit-0,audit-1,orders-0,orders-1,orders-2,orders-3,orders-4,orders-5,orders-6],txnLastUpdateTimestamp=1600000000000,txnTimeoutMs=60000
+| key: transaction_metadata::transactionalId=tx-1 payload: producerId:1001,producerEpoch:1,state=PrepareCommit,partitions=[t1-3,t3-5,t5-7,t7-9,t0-1,t2-3,t4-5,t6-7,t8-9,t1-1,t3-3,t5-5,t7-7,t0-2,t2-4,t4-6,t6-8,t8-10,t1-2,t3-4,t5-6,t7-8,t0-0,t2-2,t4-4,t6-6,t8-8],txnLastUpdateTimestamp=1600000000001,txnTimeoutMs=60000
+| key: transaction_metadata::transactionalId=tx-2 payload: producerId:1002,producerEpoch:2,state=Empty,partitions=[],txnLastUpdateTimestamp=1600000000002,txnTimeoutMs=60000
+| key: transaction_metadata::transactionalId=tx-3 payload: producerId:1003,producerEpoch:3,state=CompleteCommit,partitions=[],txnLastUpdateTimestamp=1600000000003,txnTimeoutMs=60000
+| key: transaction_metadata::transactionalId=tx-x payload: <DELETE>
+"""
+
+
+def test_offsets_decoder_matches_kafka(tmp_path):
+    (tmp_path / SEGMENT).write_bytes(offsets_segment())
+    rc, out, err = run(["--skip-record-metadata", "--offsets-decoder", "--files", SEGMENT], tmp_path)
+    assert rc == 0 and err == ""
+    assert [line for line in out.splitlines() if line.startswith("|")] == GOLDEN_OFFSETS.splitlines()
+
+
+def test_transaction_log_decoder_matches_kafka(tmp_path):
+    (tmp_path / SEGMENT).write_bytes(transactions_segment())
+    rc, out, err = run(["--skip-record-metadata", "--transaction-log-decoder", "--files", SEGMENT], tmp_path)
+    assert rc == 0 and err == ""
+    assert [line for line in out.splitlines() if line.startswith("|")] == GOLDEN_TRANSACTIONS.splitlines()
+
+
+def test_decoders_need_keys(tmp_path):
+    (tmp_path / SEGMENT).write_bytes(build_batch([SimpleRecord(None, b"v", (), TS)]))
+    for flag in ("--offsets-decoder", "--transaction-log-decoder"):
+        rc, _, err = run([flag, "--files", SEGMENT], tmp_path)
+        assert rc == 1 and len(err.splitlines()) == 1
