@@ -468,9 +468,10 @@ class KafkaController:
         await self._update_leader_and_isr_cache(list(ctx.all_partitions()))
         for b in brokers:
             self.channel.add_broker(b)
-        self.log.info("Currently active brokers in the cluster: %s", sorted(ctx.live_broker_ids))
-        self.log.info("Currently shutting brokers in the cluster: %s", sorted(ctx.shutting_down_broker_ids))
-        self.log.info("Current list of topics in the cluster: %s", sorted(ctx.all_topics))
+        self.log.info("Currently active brokers in the cluster: %s", ",".join(map(str, sorted(ctx.live_broker_ids))))
+        self.log.info("Currently shutting brokers in the cluster: %s",
+                      ",".join(map(str, sorted(ctx.shutting_down_broker_ids))))
+        self.log.info("Current list of topics in the cluster: %s", ",".join(sorted(ctx.all_topics)))
 
     async def _load_assignments(self, topics: Iterable[str]) -> list[TopicPartition]:
         ctx = self.context

@@ -56,6 +56,12 @@ PREFERRED = PartitionLeaderElectionStrategy(ElectionStrategy.PREFERRED)
 CONTROLLED_SHUTDOWN = PartitionLeaderElectionStrategy(ElectionStrategy.CONTROLLED_SHUTDOWN)
 
 
+def fmt_leader_and_isr(li: LeaderAndIsr) -> str:
+    """Kafka's rendering of a partition state in the state-change log."""
+    return (f"LeaderAndIsr(leader={li.leader}, leaderEpoch={li.leader_epoch}, isr={','.join(map(str, li.isr))}, "
+            f"zkVersion={li.zk_version})")
+
+
 def topic_unclean_enabled(topic_config: dict[str, str], broker_default: bool) -> bool:
     value = topic_config.get(UNCLEAN_CONFIG)
     if value is None:
@@ -158,7 +164,7 @@ class PartitionStateMachine:
                 for tp in await self._initialize_leader_and_isr(uninitialized):
                     state_change_log.info("%sChanged partition %s from %s to %s with state %s", self._prefix(),
                                           tp, self._state(tp).kafka_name, target.kafka_name,
-                                          ctx.partition_leadership_info[tp])
+                                          fmt_leader_and_isr(ctx.partition_leadership_info[tp]))
                     self._change(tp, target)
                     results[tp] = ctx.partition_leadership_info[tp]
             if to_elect:
@@ -167,7 +173,7 @@ class PartitionStateMachine:
                     if not isinstance(outcome, Exception):
                         state_change_log.info("%sChanged partition %s from %s to %s with state %s",
                                               self._prefix(), tp, self._state(tp).kafka_name,
-                                              target.kafka_name, outcome)
+                                              target.kafka_name, fmt_leader_and_isr(outcome))
                         self._change(tp, target)
                     results[tp] = outcome
         else:                  # OFFLINE, NON_EXISTENT
@@ -290,7 +296,8 @@ class PartitionStateMachine:
                 res = election.offline_election(tp, assignment, li, live, unclean)
                 if res.elected and res.leader_and_isr.leader not in li.isr:
                     state_change_log.info("%sUnclean leader election. Partition %s has been elected a leader "
-                                          "out of the ISR: %s", self._prefix(), tp, res.leader_and_isr)
+                                          "out of the ISR: %s", self._prefix(), tp,
+                                          fmt_leader_and_isr(res.leader_and_isr))
             elif kind is ElectionStrategy.REASSIGN:
                 target = ctx.partition_full_replica_assignment(tp).target_replicas
                 res = election.reassign_election(tp, target, li, live)
