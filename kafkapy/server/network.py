@@ -75,8 +75,11 @@ class SocketServerConfig:
     socket_send_buffer_bytes: int = -1
     socket_receive_buffer_bytes: int = -1
     socket_listen_backlog_size: int = 128
-    # Ordered pipeline bound: stop reading once this many responses are pending.
+    # Ordered pipeline bound: stop reading once this many responses are held back (behind
+    # one still being computed, or because the writer is blocked).
     max_pending_responses: int = 32
+    # Ready responses from one read are written together, up to this many per write.
+    max_coalesced_responses: int = 1024
     # Receive buffer: a connection starts with the small one and switches to the big one
     # while reads fill it (and back after many reads that do not); larger frames get their own.
     initial_receive_buffer_bytes: int = 16 * 1024
@@ -149,6 +152,7 @@ class Connection(asyncio.BufferedProtocol):
 
         self._max_frame = cfg.socket_request_max_bytes
         self._max_pending = max(1, cfg.max_pending_responses)
+        self._coalesce_max = max(self._max_pending, cfg.max_coalesced_responses)
         self._large_frame = cfg.large_frame_bytes
         self._use_sendfile = cfg.region_send_mode == "sendfile"
         self._inline_region_max = cfg.inline_region_max_bytes
@@ -370,11 +374,14 @@ class Connection(asyncio.BufferedProtocol):
                 self._need = total
                 break
             self._need = 0
-            if len(queue) >= self._max_pending or self._out or self._write_paused:
-                if queue:
+            if self._out or self._write_paused:
+                break  # the writer is blocked: leave the frame in the buffer
+            if len(queue) >= self._max_pending:
+                head = queue[0]
+                if len(queue) >= self._coalesce_max or (type(head) is _Pending and not head.done):
                     self._flush()
-                if len(queue) >= self._max_pending or self._out or self._write_paused:
-                    break  # backpressure: leave the frame in the buffer
+                    if len(queue) >= self._max_pending or self._out or self._write_paused:
+                        break  # backpressure: too many responses held back
             if frames_mv is None:
                 frames_mv = memoryview(buf)
             frame = frames_mv[start + 4:start + total]

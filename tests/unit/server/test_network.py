@@ -201,22 +201,22 @@ def test_ready_responses_are_coalesced_into_one_write(monkeypatch: pytest.Monkey
 
     async def main() -> None:
         handler = ScriptedHandler()
-        server = await started(handler, max_pending_responses=100)
+        server = await started(handler)  # default bounds: more ready responses than max pending
         reader, writer = await connect(server)
-        writer.write(b"".join(req(i, b"E", b"x" * i) for i in range(40)))
-        got = [await read_response(reader) for _ in range(40)]
-        assert got == [(i, b"x" * i) for i in range(40)]
-        assert writes == [120]  # one write: size prefix + 2 chunks for each of 40 responses
+        writer.write(b"".join(req(i, b"E", b"x" * (i % 8)) for i in range(200)))
+        got = [await read_response(reader) for _ in range(200)]
+        assert got == [(i, b"x" * (i % 8)) for i in range(200)]
+        assert writes == [600]  # one write: size prefix + 2 chunks for each of 200 responses
 
         # A delayed head: the 10 responses behind it leave with it, in one write.
         writes.clear()
-        handler.want = 51
-        writer.write(req(40, b"D") + b"".join(req(i, b"E") for i in range(41, 51)))
+        handler.want = 211
+        writer.write(req(200, b"D") + b"".join(req(i, b"E") for i in range(201, 211)))
         await handler.seen_event.wait()
         assert writes == []
-        handler.delayed[40].set_result(Response((struct.pack(">i", 40),)))
+        handler.delayed[200].set_result(Response((struct.pack(">i", 200),)))
         got = [await read_response(reader) for _ in range(11)]
-        assert [rid for rid, _ in got] == list(range(40, 51))
+        assert [rid for rid, _ in got] == list(range(200, 211))
         assert len(writes) == 1
         writer.close()
         await server.shutdown(1000)
