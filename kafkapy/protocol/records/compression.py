@@ -66,7 +66,7 @@ def compress(codec: int, data, *, magic: int = MAGIC_V2, level: int | None = Non
     if ctype is CompressionType.NONE:
         return bytes(data)
     if ctype is CompressionType.GZIP:
-        return gzip.compress(data, compresslevel=9 if level is None else level, mtime=0)
+        return gzip.compress(data, compresslevel=6 if level is None else level, mtime=0)
     if ctype is CompressionType.SNAPPY:
         return _xerial_compress(data)
     if ctype is CompressionType.LZ4:
