@@ -659,7 +659,8 @@ class _Gen:
     def tag_functions(self, f: Field) -> tuple[Callable, Callable]:
         """(reader, writer) of one tagged field's value: reader(buf, pos) -> (v, pos),
         writer(v) -> bytes."""
-        rsrc = ["def _tr(buf, pos):"] + self.read(f.type, f, "_v", "    ") + ["    return _v, pos"]
+        rsrc = (["def _tr(buf, pos):", "    _blen = len(buf)"] + self.read(f.type, f, "_v", "    ")
+                + ["    return _v, pos"])
         wsrc = (["def _tw(v):", "    out = []", "    _a = out.append"]
                 + self.write(f.type, f, "v", "    ") + ["    return b''.join(out)"])
         ns2 = dict(self.ns)
@@ -769,7 +770,7 @@ def compile_codec(s: Struct, version: int, flexible: bool) -> Codec:
     checked_dec, _checked_enc, _ = _compile_checked(s, version, flexible)
     g = _Inline(s, version, flexible)
     g.ns["_checked"] = checked_dec
-    dec = ["def _dec(buf, pos):", "    _pos0 = pos", "    try:"]
+    dec = ["def _dec(buf, pos):", "    _pos0 = pos", "    _blen = len(buf)", "    try:"]
     dec += g.dec_struct(s, "o", "        ")
     dec += ["        return o, pos",
             "    except _FAST_ERRS as e:",
@@ -832,8 +833,29 @@ class _Inline(_Gen):
         super().__init__(s, version, flexible)
         self.ns["_FAST_ERRS"] = _FAST_ERRS
         self.ns["_I32"] = struct.Struct(">i")
+        self.ns["_H"] = struct.Struct(">h")
         self.ns["_Struct"] = struct.Struct
         self.ns["_UV"] = [bytes((i,)) for i in range(128)]
+
+    def read(self, t: Type, f: Field, target: str, ind: str) -> list[str]:
+        """Strings get an inline fast path (short, in bounds, valid UTF-8); anything else goes
+        through the checked reader."""
+        if t is not STRING:
+            return super().read(t, f, target, ind)
+        compact = self.flexible and not f.never_compact
+        reader = self.const(_string_io(compact, f.nullable(self.version), "string")[0], "_r")
+        n = self.tmp()
+        if compact:
+            return [f"{ind}{n} = buf[pos]",
+                    f"{ind}if 0 < {n} < 128 and pos + {n} <= _blen:",
+                    f"{ind}    {target} = str(buf[pos + 1:pos + {n}], 'utf-8'); pos += {n}",
+                    f"{ind}else:",
+                    f"{ind}    {target}, pos = {reader}(buf, pos)"]
+        return [f"{ind}{n}, = _H.unpack_from(buf, pos)",
+                f"{ind}if {n} >= 0 and pos + 2 + {n} <= _blen:",
+                f"{ind}    {target} = str(buf[pos + 2:pos + 2 + {n}], 'utf-8'); pos += 2 + {n}",
+                f"{ind}else:",
+                f"{ind}    {target}, pos = {reader}(buf, pos)"]
 
     def _fixed_group_dec(self, grp: list[Field], target: str, ind: str) -> list[str]:
         fmt = ">" + "".join(f.type.fmt for f in grp)  # type: ignore[attr-defined]
