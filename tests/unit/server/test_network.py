@@ -22,9 +22,15 @@ from kafkapy.server.request import CLOSE_CONNECTION, NO_RESPONSE, Response
 TIMEOUT_S = 20.0
 
 
-def run(coro_fn: Callable[[], Awaitable[Any]], *, timeout: float = TIMEOUT_S) -> Any:
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+def run(coro_fn: Callable[[], Awaitable[Any]], *, timeout: float = TIMEOUT_S,
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop) -> Any:
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
         return runner.run(asyncio.wait_for(coro_fn(), timeout))
+
+
+# The broker runs on uvloop; a few tests also run on the stock loop, which tests may use.
+LOOPS = pytest.mark.parametrize("loop_factory", [uvloop.new_event_loop, asyncio.new_event_loop],
+                                ids=["uvloop", "asyncio"])
 
 
 class ScriptedHandler:
@@ -165,7 +171,8 @@ def test_echo_bound_port_and_connection_id() -> None:
     run(main)
 
 
-def test_responses_keep_request_order_behind_a_delayed_one() -> None:
+@LOOPS
+def test_responses_keep_request_order_behind_a_delayed_one(loop_factory: Any) -> None:
     async def main() -> None:
         handler = ScriptedHandler()
         handler.want = 4
@@ -186,7 +193,7 @@ def test_responses_keep_request_order_behind_a_delayed_one() -> None:
         writer.close()
         await server.shutdown(1000)
 
-    run(main)
+    run(main, loop_factory=loop_factory)
 
 
 def test_ready_responses_are_coalesced_into_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -399,8 +406,10 @@ def data_file(tmp_path: Any) -> Any:
     os.close(fd)
 
 
+@LOOPS
 @pytest.mark.parametrize("mode", ["sendfile", "pread"])
-def test_file_region_to_a_slow_reader(mode: str, data_file: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_region_to_a_slow_reader(mode: str, data_file: Any, monkeypatch: pytest.MonkeyPatch,
+                                      loop_factory: Any) -> None:
     fd, data = data_file
     drain_waits: list[int] = []
     real_wait = Connection._wait_for_drain
@@ -446,7 +455,7 @@ def test_file_region_to_a_slow_reader(mode: str, data_file: Any, monkeypatch: py
         writer.close()
         await server.shutdown(1000)
 
-    run(main)
+    run(main, loop_factory=loop_factory)
 
 
 def test_small_regions_are_inlined_and_ordered(tmp_path: Any) -> None:
@@ -548,7 +557,8 @@ def test_idle_connections_are_reaped_by_the_clock() -> None:
     run(main)
 
 
-def test_pipelining_many_requests_into_a_slow_handler_is_bounded() -> None:
+@LOOPS
+def test_pipelining_many_requests_into_a_slow_handler_is_bounded(loop_factory: Any) -> None:
     async def main() -> None:
         handler = ScriptedHandler()
         server = await started(handler, max_pending_responses=8)
@@ -568,7 +578,7 @@ def test_pipelining_many_requests_into_a_slow_handler_is_bounded() -> None:
         writer.close()
         await server.shutdown(1000)
 
-    run(main)
+    run(main, loop_factory=loop_factory)
 
 
 # ---------------------------------------------------------------------------- shutdown
