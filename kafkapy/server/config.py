@@ -944,7 +944,9 @@ class KafkaConfig(AbstractConfig):
                               f"when inter.broker.protocol.version is set to version "
                               f"{_min_api_version_for_record(lmf.record_version).short_version} or higher",
                               name="log.message.format.version")
-        if get("offsets.topic.compression.codec") == 4 and ibp < parse_api_version("2.1-IV0"):
+        # Kafka compares message formats here, so only a pre-0.11 protocol (no v2 batches) fails.
+        if get("offsets.topic.compression.codec") == 4 and \
+                ibp.record_version < parse_api_version("2.1-IV0").record_version:
             raise ConfigError("offsets.topic.compression.codec zstd can only be used when "
                               "inter.broker.protocol.version is set to version 2.1 or higher",
                               name="offsets.topic.compression.codec")

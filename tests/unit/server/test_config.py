@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from kafkapy.common.config import CLUSTER_WIDE, PER_BROKER, READ_ONLY, ConfigError, Password, load_properties
+from kafkapy.common.config import (
+    CLUSTER_WIDE, PER_BROKER, READ_ONLY, REQUIRED, ConfigError, Password, Type, dump_properties, load_properties,
+)
 from kafkapy.server.config import (
     API_VERSIONS, BROKER_CONFIG, EndPoint, KafkaConfig, parse_api_version, parse_listeners,
     parse_overrides, parse_security_protocol_map,
@@ -434,3 +439,168 @@ def test_config_is_immutable():
     c = make({})
     with pytest.raises(AttributeError):
         c.broker_id = 3  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------ Kafka 2.8 itself as the oracle
+#
+# Opt-in: set KAFKAPY_KAFKA_CLASSPATH to a classpath holding kafka_2.13-2.8.2 and its
+# dependencies (e.g. `mvn dependency:copy-dependencies` of org.apache.kafka:kafka_2.13:2.8.2
+# into a directory, then KAFKAPY_KAFKA_CLASSPATH='<dir>/*'). Needs `java` 11+.
+
+_KAFKA_CP = os.environ.get("KAFKAPY_KAFKA_CLASSPATH")
+_JAVA = shutil.which("java")
+needs_kafka = pytest.mark.skipif(not (_KAFKA_CP and _JAVA),
+                                 reason="set KAFKAPY_KAFKA_CLASSPATH (Kafka 2.8.2 jars) and install java "
+                                        "to compare with Kafka's own KafkaConfig")
+
+_TABLE_DUMPER = r"""
+import org.apache.kafka.common.config.ConfigDef;
+import java.util.*;
+public class TableDump {
+    public static void main(String[] a) {
+        ConfigDef def = kafka.server.KafkaConfig$.MODULE$.configDef();
+        Map<String, String> modes = kafka.server.DynamicBrokerConfig$.MODULE$.dynamicConfigUpdateModes();
+        for (ConfigDef.ConfigKey k : new TreeMap<>(def.configKeys()).values()) {
+            if (k.internalConfig) continue;
+            String d = k.hasDefault() ? String.valueOf(ConfigDef.convertToString(k.defaultValue, k.type)) : "<required>";
+            System.out.println(k.name + "\t" + k.type + "\t" + d + "\t" + k.importance + "\t" + k.validator
+                + "\t" + modes.getOrDefault(k.name, "read-only"));
+        }
+    }
+}
+"""
+
+_DERIVER = r"""
+import kafka.server.KafkaConfig;
+import kafka.cluster.EndPoint;
+import java.io.*;
+import java.util.*;
+public class Derive {
+    static String eps(scala.collection.Seq<EndPoint> s) {
+        List<String> out = new ArrayList<>();
+        scala.collection.Iterator<EndPoint> it = s.iterator();
+        while (it.hasNext()) { EndPoint e = it.next();
+            out.add(e.listenerName().value() + "|" + e.host() + "|" + e.port() + "|" + e.securityProtocol()); }
+        return String.join(";", out);
+    }
+    public static void main(String[] a) throws Exception {
+        for (String f : a) {
+            Properties p = new Properties();
+            try (InputStream in = new FileInputStream(f)) { p.load(in); }
+            try {
+                KafkaConfig c = new KafkaConfig(p, false);
+                List<String> dirs = new ArrayList<>();
+                scala.collection.Iterator<String> it = c.logDirs().iterator();
+                while (it.hasNext()) dirs.add(it.next());
+                System.out.println("OK\t" + c.logRetentionTimeMillis() + "\t" + c.logRollTimeMillis() + "\t"
+                    + c.logRollTimeJitterMillis() + "\t" + c.logFlushIntervalMs() + "\t" + String.join(";", dirs)
+                    + "\t" + eps(c.listeners()) + "\t" + eps(c.advertisedListeners()) + "\t"
+                    + c.interBrokerListenerName().value() + "\t" + c.interBrokerSecurityProtocol() + "\t"
+                    + c.zkConnectionTimeoutMs() + "\t" + c.interBrokerProtocolVersion().version() + "\t"
+                    + c.logMessageFormatVersion().recordVersion().value + "\t" + c.brokerId());
+            } catch (Throwable e) {
+                System.out.println("ERROR");
+            }
+        }
+    }
+}
+"""
+
+_ORACLE_CASES = [
+    {}, {"log.retention.hours": "1"}, {"log.retention.hours": "1", "log.retention.minutes": "30"},
+    {"log.retention.ms": "1234", "log.retention.minutes": "30"}, {"log.retention.ms": "-1"},
+    {"log.retention.hours": "-5"}, {"log.retention.ms": "0"}, {"log.retention.minutes": "0"},
+    {"log.roll.hours": "2", "log.roll.jitter.hours": "1", "log.flush.scheduler.interval.ms": "500"},
+    {"log.roll.ms": "60000", "log.roll.jitter.ms": "10", "log.flush.interval.ms": "1000"}, {"log.roll.ms": "0"},
+    {"log.dir": "/a"}, {"log.dir": "/a", "log.dirs": " /b , /c,,/d "}, {"log.dirs": " , "},
+    {"zookeeper.session.timeout.ms": "6000"}, {"zookeeper.connection.timeout.ms": "1000"},
+    {"host.name": "127.0.0.1", "port": "19092"}, {"port": "19092", "advertised.host.name": "kafka.example"},
+    {"advertised.port": "29092"}, {"listeners": "PLAINTEXT://127.0.0.1:9999", "port": "1"},
+    {"listeners": "internal://127.0.0.1:9092, EXTERNAL://[::1]:9093,ctrl://:0",
+     "advertised.listeners": "INTERNAL://broker1:9092,EXTERNAL://[2001:db8::1]:9093",
+     "listener.security.protocol.map": "INTERNAL:PLAINTEXT, EXTERNAL:ssl,CTRL:PLAINTEXT",
+     "inter.broker.listener.name": "internal"},
+    {"listeners": "PLAINTEXT://:9092,SSL://:9093", "security.inter.broker.protocol": "ssl"},
+    {"listeners": "FOO://:9092"}, {"listeners": "PLAINTEXT://:9092,PLAINTEXT://:9093"},
+    {"listeners": "PLAINTEXT://:9092,SSL://:9092"}, {"listeners": "garbage"}, {"listeners": ""},
+    {"listener.security.protocol.map": "PLAINTEXT:BOGUS"}, {"listener.security.protocol.map": ""},
+    {"security.inter.broker.protocol": "bogus"}, {"advertised.listeners": "PLAINTEXT://0.0.0.0:9092"},
+    {"inter.broker.listener.name": "PLAINTEXT", "security.inter.broker.protocol": "PLAINTEXT"},
+    {"listeners": "PLAINTEXT://:9092,SSL://:9093", "advertised.listeners": "SSL://h:9093"},
+    {"advertised.listeners": "PLAINTEXT://h:1,SSL://h:2"}, {"inter.broker.listener.name": "NOPE"},
+    {"advertised.host.name": "h", "advertised.listeners": "PLAINTEXT://x:1"},
+    {"listeners": "PLAINTEXT://[fe80::1%eth0]:9092"}, {"listeners": "PLAINTEXT://:-1"},
+    {"broker.id": "1000"}, {"broker.id": "1001"}, {"broker.id": "1001", "reserved.broker.max.id": "2000"},
+    {"broker.id.generation.enable": "false"}, {"broker.id": "-2"}, {"replica.fetch.wait.max.ms": "40000"},
+    {"replica.fetch.wait.max.ms": "20000", "replica.lag.time.max.ms": "10000"},
+    {"offsets.commit.required.acks": "5"}, {"log.cleaner.dedupe.buffer.size": "1048576"},
+    {"queued.max.request.bytes": "10"}, {"max.connections.per.ip": "0"},
+    {"max.connections.per.ip.overrides": "host1:5, 127.0.0.1:6"}, {"connections.max.idle.ms": "50"},
+    {"compression.type": "brotli"}, {"compression.type": "zstd"},
+    {"inter.broker.protocol.version": "0.9.0", "log.message.format.version": "0.10.0"},
+    {"inter.broker.protocol.version": "9.9"}, {"log.message.format.version": "0.10.2"},
+    {"inter.broker.protocol.version": "2.7"}, {"inter.broker.protocol.version": "0.10.0.1",
+                                               "log.message.format.version": "0.9.0"},
+    {"offsets.topic.compression.codec": "4", "inter.broker.protocol.version": "2.0"},
+    {"log.cleanup.policy": "delete,bogus"}, {"log.message.timestamp.type": "Now"}, {"num.partitions": "abc"},
+    {"auto.create.topics.enable": "yes"}, {"control.plane.listener.name": "PLAINTEXT"},
+    {"listeners": "PLAINTEXT://:9092,CONTROLLER://:9093",
+     "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+     "control.plane.listener.name": "CONTROLLER"},
+]
+
+
+def _run_java(tmp_path: Path, source: str, class_name: str, *args: str) -> list[str]:
+    src = tmp_path / f"{class_name}.java"
+    src.write_text(source)
+    proc = subprocess.run([_JAVA, "-cp", _KAFKA_CP, str(src), *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.splitlines()
+
+
+@needs_kafka
+def test_table_matches_kafka_28(tmp_path):
+    rows = _run_java(tmp_path, _TABLE_DUMPER, "TableDump")
+    kafka = {r.split("\t")[0]: r.split("\t")[1:] for r in rows}
+    assert sorted(kafka) == sorted(BROKER_CONFIG.names())
+    for key in BROKER_CONFIG:
+        type_, default, importance, validator_text, mode = kafka[key.name]
+        ours_default = ("<required>" if key.default is REQUIRED else "null" if key.default is None
+                        else key.default.value() if key.type is Type.PASSWORD else key.default_text())
+        if key.name == "zookeeper.connect":
+            assert default == "null" and ours_default == "<required>"  # required here, checked later by Kafka
+        else:
+            assert (ours_default if ours_default != '""' else "") == default, key.name
+        assert key.type.name == type_, key.name
+        assert key.importance.name == importance, key.name
+        assert key.dynamic == mode, key.name
+        if key.name != "compression.type":  # Kafka checks it after parsing; we describe it in the docs
+            assert (key.validator.describe() if key.validator else "null") == validator_text, key.name
+
+
+@needs_kafka
+def test_derived_values_match_kafka_28(tmp_path):
+    files = []
+    for i, case in enumerate(_ORACLE_CASES):
+        path = tmp_path / f"case{i}.properties"
+        path.write_text(dump_properties({**ZK, **case}))
+        files.append(str(path))
+    lines = _run_java(tmp_path, _DERIVER, "Derive", *files)
+    assert len(lines) == len(_ORACLE_CASES)
+
+    def eps(endpoints):
+        return ";".join(f"{e.listener_name}|{e.host if e.host is not None else 'null'}|{e.port}|"
+                        f"{e.security_protocol}" for e in endpoints)
+
+    for case, line in zip(_ORACLE_CASES, lines):
+        try:
+            c = KafkaConfig.from_props({**ZK, **case}, log_unknown=False)
+            ours = "\t".join(["OK", str(c.log_retention_time_millis), str(c.log_roll_time_millis),
+                              str(c.log_roll_time_jitter_millis), str(c.log_flush_interval_millis),
+                              ";".join(c.log_dirs), eps(c.listener_endpoints), eps(c.advertised_listener_endpoints),
+                              c.inter_broker_listener_name, c.inter_broker_security_protocol,
+                              str(c.zk_connection_timeout_ms), c.inter_broker_protocol.version,
+                              str(c.log_message_format_record_version), str(c.broker_id)])
+        except ConfigError:
+            ours = "ERROR"
+        assert ours == line, case
