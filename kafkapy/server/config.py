@@ -10,9 +10,16 @@ listeners and their security protocols, log directories...).
 
 Every property is an attribute named after it (``num.partitions`` ->
 ``config.num_partitions``), holding the parsed value (None when unset without a
-default). `log_dirs` is the one exception: it is the effective list of directories
-(``log.dirs``, else ``log.dir``); the raw string stays available as
-``config.get("log.dirs")``.
+default). Three attributes hold the effective value Kafka derives instead (the raw
+value stays available through ``config.get(name)``):
+
+- `log_dirs`: the list of directories (``log.dirs``, else ``log.dir``);
+- `listener_security_protocol_map`: a dict, listener name -> security protocol;
+- `inter_broker_listener_name`: the listener brokers use (from
+  ``inter.broker.listener.name`` or ``security.inter.broker.protocol``).
+
+Cross-property checks (listeners, broker id range, replica fetch timeouts...) raise
+`ConfigError` with the same one-line messages as Kafka 2.8.
 """
 from __future__ import annotations
 
@@ -31,6 +38,8 @@ from kafkapy.common.config import (
 )
 
 logger = logging.getLogger(__name__)
+# Kafka prints the startup dump of the configuration under this logger name.
+values_logger = logging.getLogger("kafka.server.KafkaConfig")
 
 __all__ = [
     "BROKER_CONFIG", "KafkaConfig", "EndPoint", "ApiVersion", "API_VERSIONS", "SECURITY_PROTOCOLS",
@@ -803,7 +812,7 @@ class KafkaConfig(AbstractConfig):
     def log_values(self, log: logging.Logger | logging.LoggerAdapter | None = None,  # type: ignore[override]
                    title: str | None = None) -> None:
         """Log "KafkaConfig values:" and every property, sorted, as Kafka does at startup."""
-        super().log_values(log if log is not None else logger, title or "KafkaConfig values: ")
+        super().log_values(log if log is not None else values_logger, title or "KafkaConfig values: ")
 
     # -- derivation and cross-property validation ---------------------------------------------
 

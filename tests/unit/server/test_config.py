@@ -435,6 +435,14 @@ def test_reconfigure():
     assert c.reconfigure({"broker.id": "1"}) == c
 
 
+def test_log_values_default_logger_is_kafkas(caplog):
+    with caplog.at_level(logging.INFO, logger="kafka.server.KafkaConfig"):
+        make({}).log_values()
+    record = caplog.records[-1]
+    assert record.name == "kafka.server.KafkaConfig"
+    assert record.getMessage().startswith("KafkaConfig values: \n\t")
+
+
 def test_config_is_immutable():
     c = make({})
     with pytest.raises(AttributeError):
