@@ -36,14 +36,12 @@ class LeaderEpochFileCache:
         if checkpoint is not None:
             for epoch, start in checkpoint.read():
                 self._entries.append(EpochEntry(epoch, start))
+        self.latest_epoch: int = self._entries[-1].epoch if self._entries else UNDEFINED_EPOCH
 
     @property
     def entries(self) -> list[EpochEntry]:
         return list(self._entries)
 
-    @property
-    def latest_epoch(self) -> int:
-        return self._entries[-1].epoch if self._entries else UNDEFINED_EPOCH
 
     @property
     def earliest_entry(self) -> EpochEntry | None:
@@ -53,6 +51,8 @@ class LeaderEpochFileCache:
         return bool(self._entries)
 
     def _flush(self) -> None:
+        # every mutation ends here: refresh the plain attribute the produce path reads
+        self.latest_epoch = self._entries[-1].epoch if self._entries else UNDEFINED_EPOCH
         if self._checkpoint is not None:
             self._checkpoint.write(((e.epoch, e.start_offset) for e in self._entries), self._sync)
 

@@ -27,8 +27,9 @@ from .local_log import LocalLog, parse_topic_partition_name
 from .segment import FetchDataInfo, LogOffsetMetadata, LogSegment
 from .validator import COMPRESSION_CODECS, LogAppendInfo, analyze_follower_records, validate_and_assign_offsets
 
-_V2_HEADER = struct.Struct(">qiibIhiqqqhii")
-_PATCH = struct.Struct(">qii")  # base_offset, batch_length (unchanged), partition_leader_epoch
+_UNPACK_V2_HEADER = struct.Struct(">qiibIhiqqqhii").unpack_from
+_PACK_PATCH = struct.Struct(">qii").pack_into  # base_offset, batch_length (unchanged), partition_leader_epoch
+_INT32_MAX = 0x7FFFFFFF
 
 log = logging.getLogger(__name__)
 
@@ -172,17 +173,19 @@ class Log:
                            and c.message_timestamp_difference_max_ms >= LONG_MAX)
         self._fast_codec = -1 if c.compression_type == "producer" else COMPRESSION_CODECS[c.compression_type]
         self._fast_max_size = min(c.max_message_bytes, c.segment_bytes)
+        self._fast_segment_bytes = c.segment_bytes
+        self._fast_segment_ms = c.segment_ms
 
     def _try_fast_append(self, records, leader_epoch: int, allow_zstd: bool) -> LogAppendInfo | None:
         """The common produce: one v2 batch stored as it came. Header checks, CRC-32C, two patched
         fields, one write. Anything unusual returns None and takes the general path."""
-        view = records if type(records) is memoryview else memoryview(records)
+        view = records if records.__class__ is memoryview else memoryview(records)
         n = len(view)
-        if n < 61 or view.readonly or n > self._fast_max_size:
+        if n < 61 or n > self._fast_max_size or view.readonly:
             return None
-        (base, length, _, magic, crc, attrs, lod, _, max_ts, pid, _, bseq, count) = _V2_HEADER.unpack_from(view, 0)
+        (base, length, _, magic, crc, attrs, lod, _, max_ts, pid, _, bseq, count) = _UNPACK_V2_HEADER(view, 0)
         codec = attrs & 7
-        if (magic != 2 or length + 12 != n or base != 0 or count <= 0 or lod + 1 != count or attrs & 0x20
+        if (magic != 2 or length + 12 != n or base or count <= 0 or lod + 1 != count or attrs & 0x20
                 or (pid >= 0 and bseq < 0) or codec > 4 or (codec == 4 and not allow_zstd)
                 or (self._fast_codec >= 0 and codec != self._fast_codec)):
             return None
@@ -191,10 +194,19 @@ class Log:
         local = self.local
         first = local.log_end_offset
         last = first + lod
-        seg = local.segments.last_segment
-        if seg.should_roll(self.config.segment_bytes, self.config.segment_ms, n, max_ts, last, self._clock_ms()):
-            seg = local.roll(first)
-        _PATCH.pack_into(view, 0, first, length, leader_epoch)
+        seg = local.segments.last
+        # roll checks (LogSegment.should_roll), flattened for the common case
+        size = seg.size
+        if size > self._fast_segment_bytes - n or seg.offset_index.entries >= seg.offset_index.max_entries \
+                or seg.time_index.entries >= seg.time_index.max_entries - 1 \
+                or last - seg.base_offset > _INT32_MAX or (size and seg.rolling_based_timestamp is None) \
+                or (size and seg.rolling_based_timestamp is not None
+                    and (max_ts - seg.rolling_based_timestamp if seg.rolling_based_timestamp >= 0
+                         else self._clock_ms() - seg.created_ms) > self._fast_segment_ms - seg.rolling_jitter_ms):
+            if seg.should_roll(self.config.segment_bytes, self.config.segment_ms, n, max_ts, last,
+                               self._clock_ms()):
+                seg = local.roll(first)
+        _PACK_PATCH(view, 0, first, length, leader_epoch)
         if leader_epoch > self.leader_epoch_cache.latest_epoch:
             self.leader_epoch_cache.assign(leader_epoch, first)
         seg.append(last, max_ts, last, view)

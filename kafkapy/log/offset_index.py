@@ -12,6 +12,7 @@ from .errors import CorruptRecordError, LogSegmentOffsetOverflowError
 from .index import AbstractIndex
 
 _ENTRY = struct.Struct(">ii")
+_PACK_ENTRY = _ENTRY.pack_into
 _INT32 = struct.Struct(">i")
 _INT32_MAX = 0x7FFFFFFF
 
@@ -73,13 +74,18 @@ class OffsetIndex(AbstractIndex):
         return 0 <= offset - self.base_offset <= _INT32_MAX
 
     def append(self, offset: int, position: int) -> None:
-        if self.entries and offset <= self._last_offset:
+        entries = self.entries
+        if entries and offset <= self._last_offset:
             raise InvalidOffsetIndexError(
                 f"attempt to append offset {offset} to {self.path} whose last offset is {self._last_offset}")
-        if self.is_full:
+        if entries >= self.max_entries:
             raise InvalidOffsetIndexError(f"attempt to append to the full index {self.path}")
-        _ENTRY.pack_into(self._mm, self.entries * 8, self.relative_offset(offset), position)
-        self.entries += 1
+        rel = offset - self.base_offset
+        if rel < 0 or rel > _INT32_MAX:
+            raise LogSegmentOffsetOverflowError(
+                f"offset {offset} does not fit in index {self.path} with base offset {self.base_offset}")
+        _PACK_ENTRY(self._mm, entries * 8, rel, position)
+        self.entries = entries + 1
         self._last_offset = offset
 
     def lookup(self, target_offset: int) -> OffsetPosition:

@@ -178,6 +178,11 @@ def walk_headers(fd: int, start: int, end: int) -> Iterator[EntryHeader]:
 class LogSegment:
     """A segment of a partition log, named by its base offset."""
 
+    __slots__ = ("dir_path", "base_offset", "index_interval_bytes", "max_index_size", "rolling_jitter_ms",
+                 "preallocate", "log_path", "fd", "size", "offset_index", "time_index",
+                 "bytes_since_last_index_entry", "max_timestamp_so_far", "offset_of_max_timestamp_so_far",
+                 "created_ms", "rolling_based_timestamp", "closed")
+
     def __init__(self, dir_path: str, base_offset: int, index_interval_bytes: int = 4096,
                  max_index_size: int = 10 * 1024 * 1024, rolling_jitter_ms: int = 0,
                  file_suffix: str = "", preallocate: bool = False, init_file_size: int = 0,

@@ -8,11 +8,15 @@ from .segment import LogSegment
 
 
 class LogSegments:
-    __slots__ = ("_bases", "_segments")
+    __slots__ = ("_bases", "_segments", "last")
 
     def __init__(self) -> None:
         self._bases: list[int] = []
         self._segments: dict[int, LogSegment] = {}
+        self.last: LogSegment | None = None  # the active segment, kept as a plain attribute for the hot path
+
+    def _update_last(self) -> None:
+        self.last = self._segments[self._bases[-1]] if self._bases else None
 
     def add(self, segment: LogSegment) -> LogSegment | None:
         """Insert (or replace) the segment with this base offset; returns the replaced one."""
@@ -21,17 +25,20 @@ class LogSegments:
         if old is None:
             bisect.insort(self._bases, base)
         self._segments[base] = segment
+        self._update_last()
         return old
 
     def remove(self, base_offset: int) -> LogSegment | None:
         seg = self._segments.pop(base_offset, None)
         if seg is not None:
             del self._bases[bisect.bisect_left(self._bases, base_offset)]
+            self._update_last()
         return seg
 
     def clear(self) -> None:
         self._bases.clear()
         self._segments.clear()
+        self.last = None
 
     def contains(self, base_offset: int) -> bool:
         return base_offset in self._segments
@@ -61,7 +68,7 @@ class LogSegments:
 
     @property
     def last_segment(self) -> LogSegment | None:
-        return self._segments[self._bases[-1]] if self._bases else None
+        return self.last
 
     active_segment = last_segment
 

@@ -15,6 +15,7 @@ from .index import AbstractIndex
 from .offset_index import InvalidOffsetIndexError
 
 _ENTRY = struct.Struct(">qi")
+_PACK_ENTRY = _ENTRY.pack_into
 _INT64 = struct.Struct(">q")
 _INT32 = struct.Struct(">i")
 _INT32_MAX = 0x7FFFFFFF
@@ -28,12 +29,16 @@ class TimestampOffset:
 
 class TimeIndex(AbstractIndex):
     ENTRY_SIZE = 12
-    __slots__ = ("_last_entry",)
+    __slots__ = ("_last_ts", "_last_off")
 
     def __init__(self, path: str, base_offset: int, max_index_size: int = 10 * 1024 * 1024,
                  writable: bool = True) -> None:
         super().__init__(path, base_offset, max_index_size, writable)
-        self._last_entry = self._read_last_entry()
+        self._set_last(self._read_last_entry())
+
+    def _set_last(self, entry: TimestampOffset) -> None:
+        self._last_ts = entry.timestamp
+        self._last_off = entry.offset
 
     @property
     def is_full(self) -> bool:
@@ -47,7 +52,7 @@ class TimeIndex(AbstractIndex):
 
     @property
     def last_entry(self) -> TimestampOffset:
-        return self._last_entry
+        return TimestampOffset(self._last_ts, self._last_off)
 
     def entry(self, slot: int) -> TimestampOffset:
         ts, rel = _ENTRY.unpack_from(self._mm, slot * 12)
@@ -68,25 +73,28 @@ class TimeIndex(AbstractIndex):
 
     def maybe_append(self, timestamp: int, offset: int, skip_full_check: bool = False) -> bool:
         """Append (timestamp, offset) if timestamp is above the last entry's; returns whether it did."""
-        if not skip_full_check and self.is_full:
+        entries = self.entries
+        if not skip_full_check and entries >= self.max_entries - 1:
             raise InvalidOffsetIndexError(f"attempt to append to the full time index {self.path}")
-        last = self._last_entry
-        if self.entries and offset < last.offset:
-            raise InvalidOffsetIndexError(
-                f"attempt to append offset {offset} to {self.path} whose last offset is {last.offset}")
-        if self.entries and timestamp < last.timestamp:
-            raise InvalidOffsetIndexError(
-                f"attempt to append timestamp {timestamp} to {self.path} whose last is {last.timestamp}")
-        if timestamp <= last.timestamp:
+        last_ts = self._last_ts
+        if entries:
+            if offset < self._last_off:
+                raise InvalidOffsetIndexError(
+                    f"attempt to append offset {offset} to {self.path} whose last offset is {self._last_off}")
+            if timestamp < last_ts:
+                raise InvalidOffsetIndexError(
+                    f"attempt to append timestamp {timestamp} to {self.path} whose last is {last_ts}")
+        if timestamp <= last_ts:
             return False
         rel = offset - self.base_offset
         if rel < 0 or rel > _INT32_MAX:
             raise LogSegmentOffsetOverflowError(f"offset {offset} does not fit in time index {self.path}")
-        if self.entries >= self.max_entries:
-            self.resize((self.entries + 1) * self.ENTRY_SIZE)
-        _ENTRY.pack_into(self._mm, self.entries * 12, timestamp, rel)
-        self.entries += 1
-        self._last_entry = TimestampOffset(timestamp, offset)
+        if entries >= self.max_entries:
+            self.resize((entries + 1) * self.ENTRY_SIZE)
+        _PACK_ENTRY(self._mm, entries * 12, timestamp, rel)
+        self.entries = entries + 1
+        self._last_ts = timestamp
+        self._last_off = offset
         return True
 
     def lookup(self, target_timestamp: int) -> TimestampOffset:
@@ -101,21 +109,21 @@ class TimeIndex(AbstractIndex):
         slot = self._smallest_upper_bound(self._rel, offset - self.base_offset)
         if slot >= 0:
             self.entries = slot
-        self._last_entry = self._read_last_entry()
+        self._set_last(self._read_last_entry())
 
     def truncate(self) -> None:
         self.entries = 0
-        self._last_entry = TimestampOffset(NO_TIMESTAMP, self.base_offset)
+        self._set_last(TimestampOffset(NO_TIMESTAMP, self.base_offset))
 
     def reset(self) -> None:
         super().reset()
-        self._last_entry = TimestampOffset(NO_TIMESTAMP, self.base_offset)
+        self._set_last(TimestampOffset(NO_TIMESTAMP, self.base_offset))
 
     def sanity_check(self, next_offset: int | None = None) -> None:
         if self._length % self.ENTRY_SIZE:
             raise InvalidOffsetIndexError(f"time index file {self.path} has length {self._length}, "
                                           f"not a multiple of {self.ENTRY_SIZE}")
-        last = self._last_entry
+        last = self.last_entry
         if self.entries and last.offset < self.base_offset:
             raise InvalidOffsetIndexError(f"time index file {self.path} has last offset {last.offset} "
                                           f"below base offset {self.base_offset}")
