@@ -262,28 +262,28 @@ class ApiError(Exception):
     def __new__(cls, *args: Any, **kwargs: Any) -> ApiError:
         if cls is ApiError:
             code = args[0] if args and isinstance(args[0], int) else kwargs.get("code")
-            if code is None:
-                code = ErrorCode.UNKNOWN_SERVER_ERROR
-            sub = _CLASS_BY_CODE.get(int(code))
+            sub = _CLASS_BY_CODE.get(-1 if code is None else int(code))
             if sub is not None:
                 cls = sub
-        return super().__new__(cls)
+        return Exception.__new__(cls)
 
     def __init__(self, code_or_message: int | str | None = None, message: str | None = None, *,
                  code: int | None = None) -> None:
-        if isinstance(code_or_message, int):
-            code = code_or_message
-        elif code_or_message is not None:
+        if code_or_message.__class__ is str:
             if message is not None:
                 raise TypeError("ApiError takes (code, message) or (message)")
-            message = code_or_message
-        if code is not None and code != type(self).code:
+            message = code_or_message  # type: ignore[assignment]
+        elif code_or_message is not None:
+            code = code_or_message  # type: ignore[assignment]
+        if code is not None and code != self.code:
             if type(self) is not ApiError:
                 raise ValueError(f"{type(self).__name__} carries error code {type(self).code}, not {code}")
             self.code = int(code)
             self.error_name = f"UNKNOWN_{code}"
-        self.message: str = message if message is not None else self.default_message
-        super().__init__(self.message)
+        if message is None:
+            message = self.default_message
+        self.message: str = message
+        self.args = (message,)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.code, self.message))
@@ -340,14 +340,14 @@ def error_for_code(code: int) -> type[ApiError] | None:
     A code this table does not know maps to `ApiError` itself (as a client does,
     treating it as an unknown server error while keeping the number).
     """
-    if code == ErrorCode.NONE:
+    if code == 0:  # NONE
         return None
     return _CLASS_BY_CODE.get(code, ApiError)
 
 
 def raise_for_code(code: int, message: str | None = None) -> None:
     """Raise the exception for `code`; do nothing for NONE (0)."""
-    if code == ErrorCode.NONE:
+    if code == 0:  # NONE
         return
     raise ApiError(code, message)
 
