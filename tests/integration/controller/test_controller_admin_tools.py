@@ -1,0 +1,97 @@
+"""Kafka 2.8.2's own admin tools (Java) against three kafkapy brokers: ElectLeaders and
+Alter/ListPartitionReassignments answered by our controller.
+
+Skipped when Kafka's jars cannot be fetched (kafkapy.testing.kafka_dist).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from kafkapy.testing.broker import BrokerProcess, create_topic, wait_for_leaders
+from kafkapy.testing.kafka_dist import KafkaDistUnavailable, kafka_classpath, run_kafka_class
+
+from test_controller_cluster import zk_read
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="module")
+def classpath() -> str:
+    try:
+        return kafka_classpath()
+    except KafkaDistUnavailable as e:
+        pytest.skip(str(e))
+
+
+@pytest.fixture
+def cluster(zookeeper, tmp_path):
+    connect = f"{zookeeper.connect_string}/kafkapy-tools-{uuid.uuid4().hex[:10]}"
+    brokers = [BrokerProcess(tmp_path / f"b{i}", connect, broker_id=i,
+                             overrides={"auto.leader.rebalance.enable": "false"}) for i in range(3)]
+    for b in brokers:
+        b.launch()
+    for b in brokers:
+        b.wait_started()
+    yield connect, brokers
+    for b in brokers:
+        if b.is_running():
+            b.kill()
+
+
+def tool(classpath: str, main: str, *args: str):
+    return run_kafka_class(main, list(args), classpath=classpath, timeout_s=120)
+
+
+def test_leader_election_command(cluster, classpath) -> None:
+    connect, brokers = cluster
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+    topic = f"elect-{uuid.uuid4().hex[:6]}"
+    create_topic(connect, topic, 3, 2)
+    wait_for_leaders(brokers[0].bootstrap, topic, 3)
+    ok = tool(classpath, "kafka.admin.LeaderElectionCommand", "--bootstrap-server", bootstrap,
+              "--election-type", "preferred", "--topic", topic, "--partition", "0")
+    # Every preferred replica leads already: ELECTION_NOT_NEEDED, which the tool reports this way
+    # (Kafka 2.8 prints the (empty) succeeded set after that sentence).
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "Valid replica already elected for partitions" in ok.stdout
+    bad = tool(classpath, "kafka.admin.LeaderElectionCommand", "--bootstrap-server", bootstrap,
+               "--election-type", "preferred", "--topic", "does-not-exist", "--partition", "0")
+    assert bad.returncode != 0
+    assert "UnknownTopicOrPartitionException" in bad.stdout + bad.stderr
+
+
+def test_reassign_partitions_command_execute_list_cancel(cluster, classpath, tmp_path) -> None:
+    connect, brokers = cluster
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+    topic = f"move-{uuid.uuid4().hex[:6]}"
+    create_topic(connect, topic, 2, 2)
+    wait_for_leaders(brokers[0].bootstrap, topic, 2)
+    current = zk_read(connect, lambda zk: zk.get_topic_assignment(topic)).partitions[0].replicas
+    missing = next(b.broker_id for b in brokers if b.broker_id not in current)
+    target = list(current) + [missing]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "partitions": [{"topic": topic, "partition": 0, "replicas": target}]}))
+
+    run = tool(classpath, "kafka.admin.ReassignPartitionsCommand", "--bootstrap-server", bootstrap,
+               "--reassignment-json-file", str(plan), "--execute")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"Successfully started partition reassignment for {topic}-0" in run.stdout
+    stored = zk_read(connect, lambda zk: zk.get_topic_assignment(topic)).partitions[0]
+    assert stored.replicas == tuple(target) and stored.adding_replicas == (missing,)
+
+    listed = tool(classpath, "kafka.admin.ReassignPartitionsCommand", "--bootstrap-server", bootstrap, "--list")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert f"{topic}-0: replicas: {','.join(map(str, target))}. adding: {missing}." in listed.stdout
+
+    cancel = tool(classpath, "kafka.admin.ReassignPartitionsCommand", "--bootstrap-server", bootstrap,
+                  "--reassignment-json-file", str(plan), "--cancel")
+    # (The tool then clears replication throttles with IncrementalAlterConfigs, which is not ours.)
+    assert f"Successfully cancelled partition reassignment for: {topic}-0" in cancel.stdout, \
+        cancel.stdout + cancel.stderr
+    stored = zk_read(connect, lambda zk: zk.get_topic_assignment(topic)).partitions[0]
+    assert stored.replicas == tuple(current) and not stored.adding_replicas
+    listed = tool(classpath, "kafka.admin.ReassignPartitionsCommand", "--bootstrap-server", bootstrap, "--list")
+    assert "No partition reassignments found." in listed.stdout
