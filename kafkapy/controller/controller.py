@@ -136,6 +136,7 @@ class KafkaController:
             ev.ControlledShutdown: self._process_controlled_shutdown,
             ev.AutoPreferredReplicaLeaderElection: self._process_auto_preferred_replica_leader_election,
             ev.AlterIsrReceived: self._process_alter_isr,
+            ev.TopicUncleanLeaderElectionEnable: self._process_topic_unclean_leader_election_enable,
             ev.TopicDeletionStopReplicaResponseReceived: self._process_topic_deletion_stop_replica_response,
             ev.LeaderAndIsrResponseReceived: self._process_leader_and_isr_response,
         }
@@ -205,6 +206,45 @@ class KafkaController:
         fut = asyncio.get_running_loop().create_future()
         self.event_manager.put(ev.AlterIsrReceived(broker_id, broker_epoch, dict(updates), fut))
         return await fut
+
+    def enable_topic_unclean_leader_election(self, topic: str) -> None:
+        """Called by the dynamic config handler when a topic's unclean.leader.election.enable becomes
+        true: offline partitions of the topic get an election that may pick an out-of-sync replica."""
+        if self.is_active:
+            self.event_manager.put(ev.TopicUncleanLeaderElectionEnable(topic))
+
+    # ---- gauges (Kafka's KafkaController metrics) -------------------------------------------
+    @property
+    def active_controller_count(self) -> int:
+        return 1 if self.is_active else 0
+
+    @property
+    def offline_partitions_count(self) -> int:
+        if not self.is_active:
+            return 0
+        ctx = self.context
+        return sum(1 for tp, state in ctx.partition_states.items()
+                   if state is PartitionState.OFFLINE and not ctx.is_topic_queued_up_for_deletion(tp.topic))
+
+    @property
+    def preferred_replica_imbalance_count(self) -> int:
+        if not self.is_active:
+            return 0
+        ctx = self.context
+        count = 0
+        for tp, li in ctx.partition_leadership_info.items():
+            replicas = ctx.partition_replica_assignment(tp)
+            if replicas and li.leader != replicas[0] and not ctx.is_topic_queued_up_for_deletion(tp.topic):
+                count += 1
+        return count
+
+    @property
+    def global_topic_count(self) -> int:
+        return len(self.context.all_topics) if self.is_active else 0
+
+    @property
+    def global_partition_count(self) -> int:
+        return sum(len(p) for p in self.context.partition_assignments.values()) if self.is_active else 0
 
     async def alter_partition_reassignments(self, reassignments: Mapping[TopicPartition, Iterable[int] | None]
                                             ) -> dict[TopicPartition, ApiError | None]:
@@ -821,6 +861,11 @@ class KafkaController:
                 ReplicaState.ONLINE)
         finally:
             await self.zk.delete_log_dir_event_notifications(ctx.epoch_zk_version, seqs)
+
+    async def _process_topic_unclean_leader_election_enable(self, event: ev.TopicUncleanLeaderElectionEnable) -> None:
+        if not self.is_active:
+            return
+        await self.partition_state_machine.trigger_online_partition_state_change(event.topic)
 
     # ================================================================ leader elections
     async def _on_preferred_replica_election_pending(self, partitions: set[TopicPartition],

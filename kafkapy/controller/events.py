@@ -21,7 +21,7 @@ __all__ = [
     "ListPartitionReassignments", "PartitionReassignmentIsrChange", "ControlledShutdown",
     "AutoPreferredReplicaLeaderElection", "TopicDeletionStopReplicaResponseReceived",
     "LeaderAndIsrResponseReceived", "ShutdownEventThread", "ControllerMovedTrigger", "AlterIsrReceived",
-    "LogDirEventNotification",
+    "LogDirEventNotification", "TopicUncleanLeaderElectionEnable",
 ]
 
 
@@ -223,6 +223,13 @@ class LeaderAndIsrResponseReceived(ControllerEvent):
     partition_errors: Mapping[TopicPartition, int] = field(default_factory=dict)
     error_code: int = 0
     state = ControllerState.LEADER_AND_ISR_RESPONSE_RECEIVED
+
+
+@dataclass
+class TopicUncleanLeaderElectionEnable(ControllerEvent):
+    """The topic's unclean.leader.election.enable was switched on dynamically."""
+    topic: str
+    state = ControllerState.TOPIC_UNCLEAN_LEADER_ELECTION_ENABLE
 
 
 @dataclass

@@ -508,3 +508,27 @@ def test_topic_deletion_waits_for_dead_replica_and_resumes_when_it_returns():
         assert "t" not in zk.topics and not zk.delete_topics
         await h.controller.shutdown()
     run(scenario())
+
+
+def test_enabling_unclean_election_on_a_topic_elects_out_of_sync_replica():
+    async def scenario():
+        zk = cluster(1, 2, 3)
+        zk.create_topic("u", {0: [2, 3]})
+        u0 = TopicPartition("u", 0)
+        h = Harness(zk)
+        await h.controller.startup()
+        await h.idle()
+        zk.leader_writes_isr(u0, [2])
+        await h.idle()
+        zk.kill_broker(2)
+        await h.idle()
+        assert zk.states[u0].leader == -1
+        assert h.controller.offline_partitions_count == 1 and h.controller.global_partition_count == 1
+        zk.topic_configs["u"] = {"unclean.leader.election.enable": "true"}
+        h.controller.enable_topic_unclean_leader_election("u")
+        await h.idle()
+        assert zk.states[u0].leader == 3 and zk.states[u0].isr == (3,)
+        assert h.controller.offline_partitions_count == 0
+        assert h.controller.preferred_replica_imbalance_count == 1
+        await h.controller.shutdown()
+    run(scenario())
