@@ -888,5 +888,6 @@ def dump_properties(props: Mapping[str, Any], comment: str | None = None) -> str
         for line in comment.splitlines() or [""]:
             lines.append("#" + line)
     for key, value in props.items():
-        lines.append(f"{_escape(str(key), True)}={_escape(format_value(value) if not isinstance(value, str) else value, False)}")
+        text = value if isinstance(value, str) else format_value(value)
+        lines.append(f"{_escape(str(key), True)}={_escape(text, False)}")
     return "\n".join(lines) + "\n"

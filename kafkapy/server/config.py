@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 from kafkapy.common.config import (
     BOOLEAN, CLASS, CLUSTER_WIDE, DOUBLE, HIGH, INT, LIST, LONG, LOW, MEDIUM, PASSWORD, PER_BROKER, SHORT,
-    STRING, AbstractConfig, ConfigDef, ConfigError, Validator, at_least, between, list_of, load_properties,
+    STRING, AbstractConfig, ConfigDef, ConfigError, Validator, at_least, list_of, load_properties,
     one_of, validator,
 )
 

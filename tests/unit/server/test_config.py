@@ -470,7 +470,8 @@ public class TableDump {
         Map<String, String> modes = kafka.server.DynamicBrokerConfig$.MODULE$.dynamicConfigUpdateModes();
         for (ConfigDef.ConfigKey k : new TreeMap<>(def.configKeys()).values()) {
             if (k.internalConfig) continue;
-            String d = k.hasDefault() ? String.valueOf(ConfigDef.convertToString(k.defaultValue, k.type)) : "<required>";
+            String d = k.hasDefault()
+                ? String.valueOf(ConfigDef.convertToString(k.defaultValue, k.type)) : "<required>";
             System.out.println(k.name + "\t" + k.type + "\t" + d + "\t" + k.importance + "\t" + k.validator
                 + "\t" + modes.getOrDefault(k.name, "read-only"));
         }
