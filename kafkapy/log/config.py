@@ -1,15 +1,38 @@
 """Topic-level log configuration (Kafka 2.8 names and defaults) and its broker-default mapping.
 
-Each topic config is declared once in ``TOPIC_CONFIGS``: topic name, type, default,
-the broker property that supplies the default, and a short doc. ``LogConfig`` is
-the typed, frozen view (attribute = the name in snake_case): build it with
-``LogConfig.from_props(topic_overrides, broker_defaults)``.
+Each topic config is declared once in ``TOPIC_CONFIG_DEF`` (the shared ConfigDef
+machinery: name, type, default, validator, importance, doc, dynamic), and
+``BROKER_DEFAULT_PROPERTY`` names the broker property that supplies its default.
+``LogConfig`` is the typed, frozen view (attribute = the name in snake_case):
+build it with ``LogConfig.from_props(topic_overrides, broker_defaults)``.
 """
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+
+from kafkapy.common.config import (
+    BOOLEAN,
+    DOUBLE,
+    HIGH,
+    INT,
+    LIST,
+    LONG,
+    LOW,
+    MEDIUM,
+    STRING,
+    ConfigDef,
+    ConfigError,
+    at_least,
+    attr_name,
+    between,
+    format_value,
+    list_of,
+    one_of,
+    validator,
+)
 
 LONG_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
@@ -20,143 +43,121 @@ COMPRESSION_TYPES = ("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"
 TIMESTAMP_TYPES = ("CreateTime", "LogAppendTime")
 
 
-class InvalidConfigError(ValueError):
-    """A topic or broker property with a value that cannot be used."""
+InvalidConfigError = ConfigError
+"""Raised for a topic (or broker default) value that cannot be used (the shared ``ConfigError``)."""
 
 
-def _parse_int(value: str) -> int:
-    return int(str(value).strip())
+def _check_format_version(name: str, value: Any) -> None:
+    parts = str(value).split("-")[0].split(".")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts[:3]):
+        raise ConfigError.invalid(name, value, "not a Kafka version such as 0.10.2 or 2.8")
 
 
-def _parse_float(value: str) -> float:
-    return float(str(value).strip())
+# Topic-level configs, each declared once (Kafka 2.8 names, types, defaults and validators).
+TOPIC_CONFIG_DEF = ConfigDef()
+_t = TOPIC_CONFIG_DEF.define
+_t("segment.bytes", INT, 1024 * 1024 * 1024, at_least(14), HIGH,
+   "Size of a segment file before the log rolls.", True)
+_t("segment.ms", LONG, 7 * 24 * 3600 * 1000, at_least(1), MEDIUM,
+   "Time after which the log rolls even if the segment is not full.", True)
+_t("segment.jitter.ms", LONG, 0, at_least(0), MEDIUM, "Most random jitter subtracted from segment.ms.", True)
+_t("segment.index.bytes", INT, 10 * 1024 * 1024, at_least(8), MEDIUM,
+   "Size of the preallocated offset and time indexes.", True)
+_t("flush.messages", LONG, LONG_MAX, at_least(1), MEDIUM, "Messages appended before the log is fsynced.", True)
+_t("flush.ms", LONG, LONG_MAX, at_least(0), MEDIUM, "Time after which the log is fsynced.", True)
+_t("retention.bytes", LONG, -1, None, MEDIUM,
+   "Largest size of the log before old segments are deleted; -1 means no limit.", True)
+_t("retention.ms", LONG, 7 * 24 * 3600 * 1000, at_least(-1), MEDIUM,
+   "Age after which segments are deleted; -1 means no limit.", True)
+_t("max.message.bytes", INT, 1024 * 1024 + 12, at_least(0), MEDIUM, "Largest record batch size allowed.", True)
+_t("index.interval.bytes", INT, 4096, at_least(0), MEDIUM, "Bytes appended between two offset-index entries.",
+   True)
+_t("delete.retention.ms", LONG, 24 * 3600 * 1000, at_least(0), MEDIUM,
+   "How long tombstones are kept on compacted topics.", True)
+_t("min.compaction.lag.ms", LONG, 0, at_least(0), MEDIUM, "Minimum age of a message before it may be compacted.",
+   True)
+_t("max.compaction.lag.ms", LONG, LONG_MAX, at_least(1), MEDIUM,
+   "Longest time a message stays ineligible for compaction.", True)
+_t("file.delete.delay.ms", LONG, 60000, at_least(0), MEDIUM, "Delay before a deleted segment's files are removed.",
+   True)
+_t("min.cleanable.dirty.ratio", DOUBLE, 0.5, between(0, 1), MEDIUM,
+   "Dirty ratio above which the log is compacted.", True)
+_t("cleanup.policy", LIST, "delete", list_of(CLEANUP_POLICY_DELETE, CLEANUP_POLICY_COMPACT), MEDIUM,
+   "delete, compact, or both.", True)
+_t("unclean.leader.election.enable", BOOLEAN, False, None, MEDIUM,
+   "Whether a replica outside the ISR may become leader.", True)
+_t("min.insync.replicas", INT, 1, at_least(1), MEDIUM, "Replicas that must acknowledge an acks=all write.", True)
+_t("compression.type", STRING, "producer", one_of(*COMPRESSION_TYPES), MEDIUM,
+   "Final compression of the topic's data; producer keeps the producer's codec.", True)
+_t("preallocate", BOOLEAN, False, None, MEDIUM, "Preallocate segment files on roll.", True)
+_t("message.format.version", STRING, "2.8-IV1", validator(_check_format_version, "a Kafka version"), MEDIUM,
+   "Record format version stored on disk.", True)
+_t("message.timestamp.type", STRING, "CreateTime", one_of(*TIMESTAMP_TYPES), MEDIUM,
+   "CreateTime or LogAppendTime.", True)
+_t("message.timestamp.difference.max.ms", LONG, LONG_MAX, at_least(0), MEDIUM,
+   "Largest allowed difference between a CreateTime timestamp and the broker's clock.", True)
+_t("message.downconversion.enable", BOOLEAN, True, None, LOW,
+   "Whether fetches from old clients may be down-converted.", True)
+_t("leader.replication.throttled.replicas", LIST, "", None, MEDIUM, "Replicas throttled on the leader side.", True)
+_t("follower.replication.throttled.replicas", LIST, "", None, MEDIUM,
+   "Replicas throttled on the follower side.", True)
+del _t
 
-
-def _parse_bool(value: str) -> bool:
-    v = str(value).strip().lower()
-    if v in ("true", "false"):
-        return v == "true"
-    raise ValueError(f"expected true or false, got {value!r}")
-
-
-def _parse_list(value: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in str(value).split(",") if p.strip())
-
-
-def _parse_str(value: str) -> str:
-    return str(value).strip()
-
-
-@dataclass(frozen=True, slots=True)
-class TopicConfigDef:
-    name: str
-    parse: Callable[[str], Any]
-    default: Any
-    broker_property: str | None
-    check: Callable[[Any], bool] | None
-    doc: str
-
-
-def _at_least(n: float) -> Callable[[Any], bool]:
-    return lambda v: v >= n
-
-
-def _in(*choices: str) -> Callable[[Any], bool]:
-    return lambda v: v in choices
-
-
-def _policies(v: tuple[str, ...]) -> bool:
-    return bool(v) and all(p in (CLEANUP_POLICY_DELETE, CLEANUP_POLICY_COMPACT) for p in v)
-
-
-def _format_version(v: str) -> bool:
-    parts = v.split("-")[0].split(".")
-    return len(parts) >= 2 and all(p.isdigit() for p in parts[:3])
-
-
-TOPIC_CONFIGS: tuple[TopicConfigDef, ...] = (
-    TopicConfigDef("segment.bytes", _parse_int, 1024 * 1024 * 1024, "log.segment.bytes", _at_least(14),
-                   "Size of a segment file before the log rolls."),
-    TopicConfigDef("segment.ms", _parse_int, 7 * 24 * 3600 * 1000, "log.roll.ms", _at_least(1),
-                   "Time after which the log rolls even if the segment is not full."),
-    TopicConfigDef("segment.jitter.ms", _parse_int, 0, "log.roll.jitter.ms", _at_least(0),
-                   "Maximum random jitter subtracted from segment.ms."),
-    TopicConfigDef("segment.index.bytes", _parse_int, 10 * 1024 * 1024, "log.index.size.max.bytes",
-                   _at_least(8), "Size of the preallocated offset and time indexes."),
-    TopicConfigDef("flush.messages", _parse_int, LONG_MAX, "log.flush.interval.messages", _at_least(1),
-                   "Messages appended before the log is fsynced."),
-    TopicConfigDef("flush.ms", _parse_int, LONG_MAX, "log.flush.interval.ms", _at_least(0),
-                   "Time after which the log is fsynced."),
-    TopicConfigDef("retention.bytes", _parse_int, -1, "log.retention.bytes", None,
-                   "Maximum size of the log before old segments are deleted; -1 means no limit."),
-    TopicConfigDef("retention.ms", _parse_int, 7 * 24 * 3600 * 1000, "log.retention.ms", _at_least(-1),
-                   "Age after which segments are deleted; -1 means no limit."),
-    TopicConfigDef("max.message.bytes", _parse_int, 1024 * 1024 + 12, "message.max.bytes", _at_least(0),
-                   "Largest record batch size allowed."),
-    TopicConfigDef("index.interval.bytes", _parse_int, 4096, "log.index.interval.bytes", _at_least(0),
-                   "Bytes appended between two offset-index entries."),
-    TopicConfigDef("delete.retention.ms", _parse_int, 24 * 3600 * 1000, "log.cleaner.delete.retention.ms",
-                   _at_least(0), "How long tombstones are kept on compacted topics."),
-    TopicConfigDef("min.compaction.lag.ms", _parse_int, 0, "log.cleaner.min.compaction.lag.ms", _at_least(0),
-                   "Minimum age of a message before it may be compacted."),
-    TopicConfigDef("max.compaction.lag.ms", _parse_int, LONG_MAX, "log.cleaner.max.compaction.lag.ms",
-                   _at_least(1), "Maximum time a message stays ineligible for compaction."),
-    TopicConfigDef("file.delete.delay.ms", _parse_int, 60000, "log.segment.delete.delay.ms", _at_least(0),
-                   "Delay before a deleted segment's files are removed."),
-    TopicConfigDef("min.cleanable.dirty.ratio", _parse_float, 0.5, "log.cleaner.min.cleanable.ratio",
-                   lambda v: 0 <= v <= 1, "Dirty ratio above which the log is compacted."),
-    TopicConfigDef("cleanup.policy", _parse_list, (CLEANUP_POLICY_DELETE,), "log.cleanup.policy", _policies,
-                   "delete, compact, or both."),
-    TopicConfigDef("unclean.leader.election.enable", _parse_bool, False, "unclean.leader.election.enable",
-                   None, "Whether a replica outside the ISR may become leader."),
-    TopicConfigDef("min.insync.replicas", _parse_int, 1, "min.insync.replicas", _at_least(1),
-                   "Replicas that must acknowledge an acks=all write."),
-    TopicConfigDef("compression.type", _parse_str, "producer", "compression.type", _in(*COMPRESSION_TYPES),
-                   "Final compression of the topic's data; producer keeps the producer's codec."),
-    TopicConfigDef("preallocate", _parse_bool, False, "log.preallocate", None,
-                   "Preallocate segment files on roll."),
-    TopicConfigDef("message.format.version", _parse_str, "2.8-IV1", "log.message.format.version",
-                   _format_version, "Record format version stored on disk."),
-    TopicConfigDef("message.timestamp.type", _parse_str, "CreateTime", "log.message.timestamp.type",
-                   _in(*TIMESTAMP_TYPES), "CreateTime or LogAppendTime."),
-    TopicConfigDef("message.timestamp.difference.max.ms", _parse_int, LONG_MAX,
-                   "log.message.timestamp.difference.max.ms", _at_least(0),
-                   "Largest allowed difference between a CreateTime timestamp and the broker's clock."),
-    TopicConfigDef("message.downconversion.enable", _parse_bool, True, "log.message.downconversion.enable",
-                   None, "Whether fetches from old clients may be down-converted."),
-    TopicConfigDef("leader.replication.throttled.replicas", _parse_str, "", None, None,
-                   "Replicas throttled on the leader side."),
-    TopicConfigDef("follower.replication.throttled.replicas", _parse_str, "", None, None,
-                   "Replicas throttled on the follower side."),
-)
-TOPIC_CONFIG_NAMES = frozenset(d.name for d in TOPIC_CONFIGS)
-_DEFS = {d.name: d for d in TOPIC_CONFIGS}
+# Broker property that supplies each topic config's default (Kafka's LogConfig "synonyms").
+BROKER_DEFAULT_PROPERTY: dict[str, str] = {
+    "segment.bytes": "log.segment.bytes",
+    "segment.ms": "log.roll.ms",
+    "segment.jitter.ms": "log.roll.jitter.ms",
+    "segment.index.bytes": "log.index.size.max.bytes",
+    "flush.messages": "log.flush.interval.messages",
+    "flush.ms": "log.flush.interval.ms",
+    "retention.bytes": "log.retention.bytes",
+    "retention.ms": "log.retention.ms",
+    "max.message.bytes": "message.max.bytes",
+    "index.interval.bytes": "log.index.interval.bytes",
+    "delete.retention.ms": "log.cleaner.delete.retention.ms",
+    "min.compaction.lag.ms": "log.cleaner.min.compaction.lag.ms",
+    "max.compaction.lag.ms": "log.cleaner.max.compaction.lag.ms",
+    "file.delete.delay.ms": "log.segment.delete.delay.ms",
+    "min.cleanable.dirty.ratio": "log.cleaner.min.cleanable.ratio",
+    "cleanup.policy": "log.cleanup.policy",
+    "unclean.leader.election.enable": "unclean.leader.election.enable",
+    "min.insync.replicas": "min.insync.replicas",
+    "compression.type": "compression.type",
+    "preallocate": "log.preallocate",
+    "message.format.version": "log.message.format.version",
+    "message.timestamp.type": "log.message.timestamp.type",
+    "message.timestamp.difference.max.ms": "log.message.timestamp.difference.max.ms",
+    "message.downconversion.enable": "log.message.downconversion.enable",
+}
+TOPIC_CONFIG_NAMES = frozenset(TOPIC_CONFIG_DEF.names())
 
 
 def attribute_name(config_name: str) -> str:
-    return config_name.replace(".", "_")
+    return attr_name(config_name)
 
 
-def _broker_value(name: str, broker: dict[str, str]) -> str | None:
-    """The broker property that supplies the default of topic config ``name`` (with Kafka's fallbacks)."""
-    d = _DEFS[name]
-    if d.broker_property is None:
+def _broker_value(name: str, broker: Mapping[str, Any]) -> Any:
+    """The broker property value that supplies the default of topic config ``name`` (with Kafka's fallbacks)."""
+    prop = BROKER_DEFAULT_PROPERTY.get(name)
+    if prop is None:
         return None
-    if d.broker_property in broker and broker[d.broker_property] not in (None, ""):
-        return broker[d.broker_property]
+    value = broker.get(prop)
+    if value not in (None, ""):
+        return value
     if name == "retention.ms":
-        if broker.get("log.retention.minutes"):
-            return str(int(broker["log.retention.minutes"]) * 60_000)
-        if broker.get("log.retention.hours"):
-            return str(int(broker["log.retention.hours"]) * 3_600_000)
+        if broker.get("log.retention.minutes") not in (None, ""):
+            return int(broker["log.retention.minutes"]) * 60_000
+        if broker.get("log.retention.hours") not in (None, ""):
+            return int(broker["log.retention.hours"]) * 3_600_000
     elif name == "segment.ms":
-        if broker.get("log.roll.hours"):
-            return str(int(broker["log.roll.hours"]) * 3_600_000)
+        if broker.get("log.roll.hours") not in (None, ""):
+            return int(broker["log.roll.hours"]) * 3_600_000
     elif name == "segment.jitter.ms":
-        if broker.get("log.roll.jitter.hours"):
-            return str(int(broker["log.roll.jitter.hours"]) * 3_600_000)
+        if broker.get("log.roll.jitter.hours") not in (None, ""):
+            return int(broker["log.roll.jitter.hours"]) * 3_600_000
     elif name == "flush.ms":
-        if broker.get("log.flush.scheduler.interval.ms"):
+        if broker.get("log.flush.scheduler.interval.ms") not in (None, ""):
             return broker["log.flush.scheduler.interval.ms"]
     return None
 
@@ -187,51 +188,42 @@ class LogConfig:
     message_timestamp_type: str = "CreateTime"
     message_timestamp_difference_max_ms: int = LONG_MAX
     message_downconversion_enable: bool = True
-    leader_replication_throttled_replicas: str = ""
-    follower_replication_throttled_replicas: str = ""
+    leader_replication_throttled_replicas: tuple[str, ...] = ()
+    follower_replication_throttled_replicas: tuple[str, ...] = ()
     # The topic configs that were set explicitly (for DescribeConfigs sources).
     overridden: frozenset[str] = frozenset()
 
     @classmethod
-    def from_props(cls, topic_overrides: dict[str, str] | None = None,
-                   broker_defaults: dict[str, str] | None = None) -> "LogConfig":
+    def from_props(cls, topic_overrides: Mapping[str, Any] | None = None,
+                   broker_defaults: Mapping[str, Any] | None = None) -> "LogConfig":
         """Topic overrides win over broker defaults, which win over Kafka's defaults.
 
-        Unknown topic properties are ignored; invalid values raise InvalidConfigError.
+        Unknown topic properties are ignored; invalid values raise InvalidConfigError
+        (``ConfigError``) naming the property.
         """
         topic_overrides = topic_overrides or {}
         broker = broker_defaults or {}
         values: dict[str, Any] = {}
-        for d in TOPIC_CONFIGS:
-            raw = topic_overrides.get(d.name)
-            source = d.name
+        for key in TOPIC_CONFIG_DEF:
+            raw = topic_overrides.get(key.name)
+            source = key.name
             if raw is None:
-                raw = _broker_value(d.name, broker)
-                source = d.broker_property or d.name
+                raw = _broker_value(key.name, broker)
+                source = BROKER_DEFAULT_PROPERTY.get(key.name, key.name)
             if raw is None:
                 continue
             try:
-                value = d.parse(raw)
-            except ValueError:
-                raise InvalidConfigError(f"invalid value {raw!r} for configuration {source}") from None
-            if d.check is not None and not d.check(value):
-                raise InvalidConfigError(f"invalid value {raw!r} for configuration {source}")
-            values[attribute_name(d.name)] = value
+                value = TOPIC_CONFIG_DEF.parse_one(key.name, raw)
+            except ConfigError as exc:
+                raise InvalidConfigError(f"Invalid value {raw} for configuration {source}: {exc}",
+                                         name=source, value=raw) from None
+            values[key.attr] = value
         overridden = frozenset(n for n in topic_overrides if n in TOPIC_CONFIG_NAMES)
         return cls(**values, overridden=overridden)
 
     def to_props(self) -> dict[str, str]:
         """Every topic config rendered as Kafka prints it."""
-        out = {}
-        for d in TOPIC_CONFIGS:
-            v = getattr(self, attribute_name(d.name))
-            if isinstance(v, tuple):
-                out[d.name] = ",".join(v)
-            elif isinstance(v, bool):
-                out[d.name] = "true" if v else "false"
-            else:
-                out[d.name] = str(v)
-        return out
+        return {key.name: format_value(getattr(self, key.attr), key.type) for key in TOPIC_CONFIG_DEF}
 
     def replace(self, **changes: Any) -> "LogConfig":
         return dataclasses.replace(self, **changes)

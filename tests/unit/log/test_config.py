@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from kafkapy.log.config import LONG_MAX, TOPIC_CONFIGS, InvalidConfigError, LogConfig, attribute_name
+from kafkapy.common.config import ConfigError
+from kafkapy.log.config import (
+    BROKER_DEFAULT_PROPERTY,
+    LONG_MAX,
+    TOPIC_CONFIG_DEF,
+    InvalidConfigError,
+    LogConfig,
+)
 
 
 def test_defaults_match_kafka_2_8():
@@ -18,9 +25,11 @@ def test_defaults_match_kafka_2_8():
 
 def test_every_declared_config_has_an_attribute():
     fields = set(LogConfig.__dataclass_fields__)
-    for d in TOPIC_CONFIGS:
-        assert attribute_name(d.name) in fields
-        assert getattr(LogConfig(), attribute_name(d.name)) == d.default
+    for key in TOPIC_CONFIG_DEF:
+        assert key.attr in fields
+        assert getattr(LogConfig(), key.attr) == key.default, key.name
+    assert set(BROKER_DEFAULT_PROPERTY) <= set(TOPIC_CONFIG_DEF.names())
+    assert InvalidConfigError is ConfigError
 
 
 def test_broker_defaults_and_topic_overrides():
