@@ -42,6 +42,7 @@ CLIENT_SOFTWARE_NAME = "kafkapy"
 CLIENT_SOFTWARE_VERSION = "0.1.0"
 _SIZE = struct.Struct(">i")
 _ERROR_CODE = struct.Struct(">h")
+SCRATCH_BYTES = 256 * 1024
 
 
 class BrokerDisconnectedError(NetworkError):
@@ -71,13 +72,21 @@ class _InFlight:
         self.timer = timer
 
 
-class _ClientProtocol(asyncio.Protocol):
-    """Frames responses out of the byte stream and hands each to the connection."""
+class _ClientProtocol(asyncio.BufferedProtocol):
+    """Frames responses out of the byte stream and hands each to the connection.
 
-    def __init__(self, conn: BrokerConnection):
+    Small frames are received into a reusable scratch buffer and copied out once. A frame
+    larger than half the scratch buffer (typically a fetch response) gets a buffer of its
+    exact size, and the socket reads straight into it: no copy at all.
+    """
+
+    def __init__(self, conn: BrokerConnection, scratch_bytes: int | None = None):
         self._conn = conn
-        self._buf = bytearray()
-        self._pos = 0
+        self._scratch = bytearray(scratch_bytes or SCRATCH_BYTES)
+        self._start = 0
+        self._end = 0
+        self._big: bytearray | None = None
+        self._big_filled = 0
         self._paused = False
         self._drain_waiters: list[asyncio.Future] = []
         self.transport: asyncio.Transport | None = None
@@ -85,31 +94,50 @@ class _ClientProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport          # type: ignore[assignment]
 
-    def data_received(self, data: bytes) -> None:
-        buf = self._buf
-        buf += data
-        pos = self._pos
-        end = len(buf)
-        while end - pos >= 4:
-            (size,) = _SIZE.unpack_from(buf, pos)
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self._big is not None:
+            return memoryview(self._big)[self._big_filled:]
+        scratch = self._scratch
+        if self._end == len(scratch):       # full: move the partial frame to the front
+            pending = self._end - self._start
+            scratch[:pending] = scratch[self._start:self._end]
+            self._start, self._end = 0, pending
+        return memoryview(scratch)[self._end:]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self._big is not None:
+            self._big_filled += nbytes
+            if self._big_filled == len(self._big):
+                frame, self._big = self._big, None
+                self._conn._on_frame(frame)
+            return
+        self._end += nbytes
+        scratch = self._scratch
+        start, end = self._start, self._end
+        while end - start >= 4:
+            (size,) = _SIZE.unpack_from(scratch, start)
             if size < 0:
                 self._conn._fail(BrokerDisconnectedError(f"invalid response frame size {size}"))
                 return
-            if end - pos - 4 < size:
-                break
-            frame = bytes(buf[pos + 4:pos + 4 + size])
-            pos += 4 + size
-            self._conn._on_frame(frame)
-            if self._conn._closed:
-                return
-        if pos == end:
-            buf.clear()
-            self._pos = 0
-        elif pos > 65536 and pos > end // 2:
-            del buf[:pos]
-            self._pos = 0
+            available = end - start - 4
+            if available >= size:
+                frame = bytes(scratch[start + 4:start + 4 + size])
+                start += 4 + size
+                self._start = start
+                self._conn._on_frame(frame)
+                if self._conn._closed:
+                    return
+                continue
+            if size > len(scratch) // 2:    # large: continue straight into its own buffer
+                big = bytearray(size)
+                big[:available] = scratch[start + 4:end]
+                self._big, self._big_filled = big, available
+                start = end
+            break
+        if start == end:
+            self._start = self._end = 0
         else:
-            self._pos = pos
+            self._start = start
 
     def connection_lost(self, exc: Exception | None) -> None:
         reason = f": {exc}" if exc is not None else ""

@@ -26,7 +26,10 @@ class ScriptedBroker:
     limits the ApiVersions version it accepts (older ones get the KIP-511 fallback).
     """
 
-    def __init__(self, metadata_max: int = 5, max_api_versions: int = 3, answer: bool = True):
+    def __init__(self, metadata_max: int = 5, max_api_versions: int = 3, answer: bool = True,
+                 fragment: int = 0, extra_topics: int = 0):
+        self.fragment = fragment            # write responses in pieces of this many bytes
+        self.extra_topics = extra_topics    # padding topics per Metadata response (large frames)
         self.metadata_max = metadata_max
         self.max_api_versions = max_api_versions
         self.answer = answer
@@ -72,9 +75,15 @@ class ScriptedBroker:
                     ])
                 else:
                     topic = METADATA.response.struct("topics")
-                    resp = METADATA.response(topics=[topic(name=t.name, error_code=0) for t in body.topics])
-                writer.write(frame(encode_response(header.api_key, header.api_version, header.correlation_id,
-                                                   resp)))
+                    names = [t.name for t in body.topics] + [f"pad-{i:07d}" for i in range(self.extra_topics)]
+                    resp = METADATA.response(topics=[topic(name=n, error_code=0) for n in names])
+                data = frame(encode_response(header.api_key, header.api_version, header.correlation_id, resp))
+                if self.fragment:
+                    for i in range(0, len(data), self.fragment):
+                        writer.write(data[i:i + self.fragment])
+                        await writer.drain()
+                else:
+                    writer.write(data)
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
 
@@ -196,4 +205,29 @@ def test_connect_refused_raises_connect_error():
         await server.wait_closed()
         with pytest.raises(BrokerConnectError):
             await BrokerConnection.connect("127.0.0.1", port, "c", 2000)
+    run(scenario())
+
+
+@pytest.mark.parametrize("scratch,fragment,extra", [
+    (64, 7, 0),             # tiny scratch buffer, frames arriving in 7-byte pieces
+    (64, 0, 200),           # every Metadata frame is "big" for a 64-byte scratch buffer
+    (None, 0, 10_000),      # frames above half the default buffer (~200 KB)
+    (None, 4093, 3_000),
+])
+def test_framing_across_buffer_sizes(monkeypatch, scratch, fragment, extra):
+    from kafkapy.clients import net
+    if scratch is not None:
+        monkeypatch.setattr(net, "SCRATCH_BYTES", scratch)
+
+    async def scenario():
+        broker = ScriptedBroker(fragment=fragment, extra_topics=extra)
+        port = await broker.start()
+        conn = await BrokerConnection.connect("127.0.0.1", port, "c", 10_000)
+        results = await asyncio.gather(*(conn.send(ApiKey.METADATA, metadata_request(f"t{i}")) for i in range(8)))
+        for i, r in enumerate(results):
+            assert r.topics[0].name == f"t{i}" and len(r.topics) == 1 + extra
+            if extra:
+                assert r.topics[-1].name == f"pad-{extra - 1:07d}"
+        await conn.close()
+        await broker.stop()
     run(scenario())
