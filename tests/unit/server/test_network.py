@@ -394,6 +394,49 @@ def test_any_split_of_a_pipelined_stream_answers_every_request_in_order(sizes: l
     run(main)
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cmds=st.lists(st.sampled_from([b"E", b"D", b"N"]), min_size=1, max_size=40),
+       order=st.randoms(use_true_random=False), max_pending=st.integers(1, 8))
+def test_responses_leave_in_request_order_whatever_the_completion_order(
+        cmds: list[bytes], order: Any, max_pending: int) -> None:
+    async def main() -> None:
+        handler = ScriptedHandler()
+        server = await started(handler, max_pending_responses=max_pending)
+        reader, writer = await connect(server)
+        writer.write(b"".join(req(i, c, b"%d" % i) for i, c in enumerate(cmds)))
+        expected = [i for i, c in enumerate(cmds) if c != b"N"]
+        got: list[int] = []
+
+        def ready(rid: int) -> bool:
+            return rid in handler.seen and (cmds[rid] == b"E" or handler.delayed[rid].done())
+
+        await until(lambda: server.connection_count == 1, "accept")
+        conn = only_connection(server)
+        while len(got) < len(expected):
+            assert conn.pending_responses <= max_pending  # the pipeline bound holds
+            readable = 0
+            while len(got) + readable < len(expected) and ready(expected[len(got) + readable]):
+                readable += 1
+            if readable:  # these responses must arrive, in this order
+                for _ in range(readable):
+                    rid, body = await read_response(reader)
+                    assert body == b"%d" % rid
+                    got.append(rid)
+                continue
+            waiting = sorted(rid for rid, fut in handler.delayed.items() if not fut.done())
+            if waiting:  # complete a random held-back request
+                rid = order.choice(waiting)
+                handler.delayed[rid].set_result(Response((struct.pack(">i", rid), b"%d" % rid)))
+                continue
+            seen = len(handler.seen)  # the server has to read further requests first
+            await until(lambda: len(handler.seen) > seen, "the server to read on")
+        assert got == expected
+        writer.close()
+        await server.shutdown(1000)
+
+    run(main)
+
+
 # ---------------------------------------------------------------------------- file regions
 
 @pytest.fixture()
