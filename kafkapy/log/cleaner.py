@@ -67,7 +67,8 @@ class CleanResult:
     log: "Log"
     first_dirty_offset: int
     end_offset: int
-    replaced: list[tuple[LogSegment, LogSegment, int]] = field(default_factory=list)  # (old, cleaned, old size)
+    # (old segments with their sizes when cleaning started, the cleaned segment replacing them)
+    replaced: list[tuple[list[tuple[LogSegment, int]], LogSegment]] = field(default_factory=list)
     stats: CleanerStats = field(default_factory=CleanerStats)
 
 
@@ -157,17 +158,60 @@ def _rewrite_entry(data, info, kept: list) -> bytes:
                              log_append_time=info.max_timestamp if ts_type == TimestampType.LOG_APPEND_TIME else None)
 
 
-def clean_segment(lg: "Log", seg: LogSegment, offsets: dict[bytes, int], end: int, drop_tombstones: bool,
-                  stats: CleanerStats) -> LogSegment:
-    """Write the retained entries of ``seg`` into a new ``.cleaned`` segment with the same base offset."""
+def group_segments_by_size(segments: list[LogSegment], max_size: int, max_index_size: int,
+                           end_offset: int) -> list[list[LogSegment]]:
+    """Runs of consecutive segments that fit together in one segment (size, index size, offset range)."""
+    groups: list[list[LogSegment]] = []
+    i = 0
+    while i < len(segments):
+        group = [segments[i]]
+        size = segments[i].size
+        index_size = segments[i].offset_index.size_in_bytes
+        time_size = segments[i].time_index.size_in_bytes
+        i += 1
+        while i < len(segments):
+            nxt = segments[i]
+            upper = segments[i + 1].base_offset if i + 1 < len(segments) else end_offset
+            if (size + nxt.size > max_size or index_size + nxt.offset_index.size_in_bytes > max_index_size
+                    or time_size + nxt.time_index.size_in_bytes > max_index_size
+                    or upper - 1 - group[0].base_offset > 0x7FFFFFFF):
+                break
+            group.append(nxt)
+            size += nxt.size
+            index_size += nxt.offset_index.size_in_bytes
+            time_size += nxt.time_index.size_in_bytes
+            i += 1
+        groups.append(group)
+    return groups
+
+
+def clean_segments(lg: "Log", group: list[LogSegment], offsets: dict[bytes, int], end: int,
+                   horizon_ms: int, stats: CleanerStats) -> LogSegment:
+    """Write the retained entries of ``group`` into one ``.cleaned`` segment named after the first."""
     cfg = lg.config
-    cleaned_path = seg.log_path[:-len(seg.suffix)] if seg.suffix else seg.log_path
+    first = group[0]
+    prefix = os.path.join(first.dir_path, f"{first.base_offset:020d}")
     for suffix in (".log", ".index", ".timeindex"):
-        stale = cleaned_path[:-4] + suffix + CLEANED_FILE_SUFFIX
+        stale = prefix + suffix + CLEANED_FILE_SUFFIX
         if os.path.exists(stale):
             os.unlink(stale)
-    out = LogSegment(seg.dir_path, seg.base_offset, cfg.index_interval_bytes, cfg.max_index_size,
+    out = LogSegment(first.dir_path, first.base_offset, cfg.index_interval_bytes, cfg.max_index_size,
                      file_suffix=CLEANED_FILE_SUFFIX, active=True)
+    try:
+        for seg in group:
+            _clean_into(out, seg, offsets, end, seg.largest_timestamp < horizon_ms, stats)
+        out.on_become_inactive_segment()
+        out.flush()
+    except BaseException:
+        out.delete_if_exists()
+        raise
+    stats.bytes_written += out.size
+    stats.segments += len(group)
+    return out
+
+
+def _clean_into(out: LogSegment, seg: LogSegment, offsets: dict[bytes, int], end: int, drop_tombstones: bool,
+                stats: CleanerStats) -> None:
     data = _segment_bytes(seg)
     stats.bytes_read += len(data)
     for info in iter_batches(data):
@@ -195,13 +239,7 @@ def clean_segment(lg: "Log", seg: LogSegment, offsets: dict[bytes, int], end: in
             entry = memoryview(data)[info.position:info.end]
         else:
             entry = _rewrite_entry(data, info, kept)
-        max_ts = info.max_timestamp
-        out.append(info.last_offset, max_ts, info.last_offset, entry)
-    out.on_become_inactive_segment()
-    out.flush()
-    stats.bytes_written += out.size
-    stats.segments += 1
-    return out
+        out.append(info.last_offset, info.max_timestamp, info.last_offset, entry)
 
 
 class LogCleaner:
@@ -277,11 +315,12 @@ class LogCleaner:
             offsets = build_offset_map(lg, section.first_dirty_offset, end)
             result = CleanResult(lg, section.first_dirty_offset, end)
             horizon = now - lg.config.delete_retention_ms
-            for seg in lg.local.segments.values(lg.log_start_offset, end):
-                if seg.base_offset >= end:
-                    break
-                cleaned = clean_segment(lg, seg, offsets, end, seg.largest_timestamp < horizon, result.stats)
-                result.replaced.append((seg, cleaned, seg.size))
+            segs = [seg for seg in lg.local.segments.values(lg.log_start_offset, end) if seg.base_offset < end]
+            nxt = lg.local.segments.higher_segment(segs[-1].base_offset) if segs else None
+            upper = nxt.base_offset if nxt is not None else lg.log_end_offset
+            for group in group_segments_by_size(segs, lg.config.segment_bytes, lg.config.max_index_size, upper):
+                cleaned = clean_segments(lg, group, offsets, end, horizon, result.stats)
+                result.replaced.append(([(seg, seg.size) for seg in group], cleaned))
             return result
         except BaseException:
             self._in_progress.discard(lg.topic_partition)
@@ -294,18 +333,22 @@ class LogCleaner:
         try:
             segments = lg.local.segments
             still_there = self.manager.get_log(tp) is lg and not lg.local.closed and all(
-                old in segments and old.size == old_size for old, _, old_size in result.replaced)
+                old in segments and old.size == size for olds, _ in result.replaced for old, size in olds)
             if not still_there:
                 log.info("Log %s changed during cleaning: discarding the cleaned segments", lg.name)
-                for _, cleaned, _ in result.replaced:
+                for _, cleaned in result.replaced:
                     cleaned.delete_if_exists()
                 return False
-            for old, cleaned, _ in result.replaced:
+            for olds, cleaned in result.replaced:
+                # .cleaned -> .swap, old files -> .deleted, .swap -> live: a crash in between is finished
+                # by the loader, which completes the swap.
                 cleaned.change_file_suffixes(CLEANED_FILE_SUFFIX, SWAP_FILE_SUFFIX)
-                old.change_file_suffixes("", DELETED_FILE_SUFFIX)
+                for old, _ in olds:
+                    segments.remove(old.base_offset)
+                    old.change_file_suffixes("", DELETED_FILE_SUFFIX)
+                    lg.local.pending_deletes.append((lg.local.now_ms() + lg.config.file_delete_delay_ms, old))
                 cleaned.change_file_suffixes(SWAP_FILE_SUFFIX, "")
                 segments.add(cleaned)
-                lg.local.pending_deletes.append((lg.local.now_ms() + lg.config.file_delete_delay_ms, old))
             self._checkpoints[tp] = result.end_offset
             s = result.stats
             log.info("Cleaned log %s (offsets %d..%d): %d segments, %d bytes read, %d written, "

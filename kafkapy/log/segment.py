@@ -566,16 +566,24 @@ class LogSegment:
         def renamed(path: str) -> str:
             stem = path[:-len(old_suffix)] if old_suffix and path.endswith(old_suffix) else path
             return stem + new_suffix
+        txn = self._txn_index_path()
         new_log = renamed(self.log_path)
         os.rename(self.log_path, new_log)
         self.log_path = new_log
         self.offset_index.rename_to(renamed(self.offset_index.path))
         self.time_index.rename_to(renamed(self.time_index.path))
+        if os.path.exists(txn):  # written by Kafka for aborted transactions; kept alongside its segment
+            os.rename(txn, renamed(txn))
+
+    def _txn_index_path(self) -> str:
+        stem = self.log_path[:self.log_path.rindex(LOG_FILE_SUFFIX)]
+        return stem + TXN_INDEX_FILE_SUFFIX + self.suffix
 
     def delete_if_exists(self) -> None:
         """Close and remove the segment's files (missing files are fine)."""
+        txn = self._txn_index_path()
         self.close_handlers()
-        for path in (self.log_path, self.offset_index.path, self.time_index.path):
+        for path in (self.log_path, self.offset_index.path, self.time_index.path, txn):
             try:
                 os.unlink(path)
             except FileNotFoundError:

@@ -55,8 +55,10 @@ def test_compaction_keeps_latest_value_per_key(tmp_path):
     lg.update_high_watermark(lg.log_end_offset)
     before = all_records(lg)
     end = lg.active_segment.base_offset
+    segments_before = lg.num_segments
     freed = lm.clean_logs()
     assert freed > 0
+    assert lg.num_segments < segments_before  # small cleaned segments are grouped into one
     after = all_records(lg)
     # offsets increase (with gaps), the latest value of every key in the cleaned part survives
     offs = [r.offset for r in after]
@@ -136,11 +138,11 @@ def test_interrupted_swap_is_completed_on_load(tmp_path):
         lg.append_as_leader(kv_batch([(b"k%d" % (i % 3), b"v%d" % i)], clock.now), 0)
     lg.update_high_watermark(lg.log_end_offset)
     result = lm.cleaner.prepare(lg)
-    old, cleaned, _ = result.replaced[0]
+    _, cleaned = result.replaced[0]
     # crash after renaming the cleaned segment to .swap, before replacing the old one
     from kafkapy.log.segment import CLEANED_FILE_SUFFIX, SWAP_FILE_SUFFIX
     cleaned.change_file_suffixes(CLEANED_FILE_SUFFIX, SWAP_FILE_SUFFIX)
-    for _, c, _ in result.replaced[1:]:
+    for _, c in result.replaced[1:]:
         c.delete_if_exists()
     cleaned.close_handlers()
     expected_first = [(r.offset, r.value) for r in all_records(lg)]
