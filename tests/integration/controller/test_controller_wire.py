@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from kafkapy.common.clock import SystemClock
-from kafkapy.common.types import TopicPartition
+from kafkapy.common.types import LeaderAndIsr, TopicPartition
 from kafkapy.controller.controller import KafkaController
 from kafkapy.protocol.api_keys import ApiKey
 from kafkapy.protocol.frame import frame
@@ -115,6 +115,32 @@ def test_controller_drives_brokers_over_the_wire(zk_chroot: str) -> None:
                 for r in lai:
                     for p in r.topic_states[0].partition_states:
                         assert p.leader == assignment[p.partition_index][0] and p.is_new
+            # A leader shrinks an ISR itself (pre-AlterIsr path) and leaves a notification.
+            p0 = next(p for p, r in assignment.items() if r[0] != 2)     # broker 2 dies later
+            tp0 = TopicPartition("wire", p0)
+            current = await sessions[1].get_topic_partition_state(tp0)
+            shrunk = LeaderAndIsr(current.leader, current.leader_epoch, (current.leader,), current.controller_epoch,
+                                  current.zk_version)
+            await sessions[1].conditional_update_partition_state(tp0, shrunk)
+            await sessions[1].propagate_isr_changes([tp0])
+
+            def isr_broadcast() -> bool:
+                return any(p.partition_index == p0 and list(p.isr) == [current.leader]
+                           for r in wires[0].of(ApiKey.UPDATE_METADATA) for t in r.topic_states
+                           if t.topic_name == "wire" for p in t.partition_states)
+            await eventually(isr_broadcast, "UpdateMetadata with the shrunk ISR")
+            await eventually(lambda: controller.context.partition_leadership_info[tp0].isr == (current.leader,),
+                             "the controller's cache to follow the ISR change")
+            notifications: list = []
+
+            async def poll_notifications() -> None:
+                while True:
+                    notifications[:] = await sessions[1].get_all_isr_change_notifications()
+                    if not notifications:
+                        return
+                    await asyncio.sleep(0.02)
+            await asyncio.wait_for(poll_notifications(), 20)
+
             # Broker 2 goes away: its partitions get new leaders, the others learn it over the wire.
             await sessions[2].close()
             await eventually(lambda: 2 not in controller.context.live_brokers, "broker 2 to be seen dead")
