@@ -178,6 +178,7 @@ class Connection(asyncio.BufferedProtocol):
         self._new_buffer(cfg.initial_receive_buffer_bytes)
 
         self._queue: deque[Any] = deque()  # Response | _Pending | _CLOSE, request order
+        self._unready = 0  # _Pending slots in the queue not done yet
         self._out: deque[Any] = deque()  # chunks being written: bytes-like | FileRegion | _CLOSE
         self._write_paused = False
         self._awaiting_drain = False
@@ -377,8 +378,9 @@ class Connection(asyncio.BufferedProtocol):
             if self._out or self._write_paused:
                 break  # the writer is blocked: leave the frame in the buffer
             if len(queue) >= self._max_pending:
-                head = queue[0]
-                if len(queue) >= self._coalesce_max or (type(head) is _Pending and not head.done):
+                # All ready: keep coalescing (up to max_coalesced_responses). Something still
+                # being computed: write what precedes it and respect the bound.
+                if self._unready or len(queue) >= self._coalesce_max:
                     self._flush()
                     if len(queue) >= self._max_pending or self._out or self._write_paused:
                         break  # backpressure: too many responses held back
@@ -421,6 +423,7 @@ class Connection(asyncio.BufferedProtocol):
             return
         slot = _Pending(fut)
         self._queue.append(slot)
+        self._unready += 1
         fut.add_done_callback(functools.partial(self._on_pending_done, slot))
 
     def _on_pending_done(self, slot: _Pending, fut: asyncio.Future[Any]) -> None:
@@ -441,6 +444,7 @@ class Connection(asyncio.BufferedProtocol):
             result = CLOSE_CONNECTION
         slot.result = result
         slot.done = True
+        self._unready -= 1
         if self._closed:
             return
         if self._queue and self._queue[0] is slot:
