@@ -770,9 +770,17 @@ class SocketServer:
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate listener names in {names}")
         for lsn in self.listeners:
-            server = await loop.create_server(
-                functools.partial(Connection, self, lsn), lsn.host, lsn.port,
-                reuse_address=True, backlog=self.config.socket_listen_backlog_size)
+            try:
+                server = await loop.create_server(
+                    functools.partial(Connection, self, lsn), lsn.host or None, lsn.port,
+                    reuse_address=True, backlog=self.config.socket_listen_backlog_size)
+            except OSError as exc:
+                for started in self._servers.values():
+                    started.close()
+                self._servers.clear()
+                self._bound.clear()
+                raise OSError(exc.errno, f"cannot bind listener {lsn.name} to {lsn.host}:{lsn.port}: "
+                                         f"{exc.strerror}") from exc
             self._servers[lsn.name] = server
             sockname = server.sockets[0].getsockname()
             self._bound[lsn.name] = (sockname[0], sockname[1])

@@ -660,3 +660,26 @@ def test_shutdown_deadline_aborts_stuck_connections() -> None:
         assert server.connection_count == 0
 
     run(main)
+
+
+def test_two_listeners_and_a_port_clash() -> None:
+    async def main() -> None:
+        handler = ScriptedHandler()
+        server = SocketServer(handler, [ListenerConfig("PLAINTEXT", "127.0.0.1", 0),
+                                        ListenerConfig("REPLICATION", "127.0.0.1", 0)])
+        await server.start()
+        ports = server.bound_addresses
+        assert set(ports) == {"PLAINTEXT", "REPLICATION"} and ports["PLAINTEXT"][1] != ports["REPLICATION"][1]
+        r, w = await asyncio.open_connection("127.0.0.1", server.bound_port("REPLICATION"))
+        w.write(req(1, b"E", b"r"))
+        assert await read_response(r) == (1, b"r")
+        assert only_connection(server).listener_name == "REPLICATION"
+        clash = SocketServer(handler, [ListenerConfig("A", "127.0.0.1", 0),
+                                       ListenerConfig("B", "127.0.0.1", server.bound_port("PLAINTEXT"))])
+        with pytest.raises(OSError, match="listener B"):
+            await clash.start()
+        assert clash.bound_addresses == {}
+        w.close()
+        await server.shutdown(1000)
+
+    run(main)
