@@ -657,11 +657,12 @@ class KafkaController:
              if not ctx.is_replica_online(li.leader, tp) and not ctx.is_topic_queued_up_for_deletion(tp.topic)),
             key=tp_key)
         await self.partition_state_machine.handle_state_changes(offline_leader, PartitionState.OFFLINE)
-        await self.partition_state_machine.trigger_online_partition_state_change()
+        online_results = await self.partition_state_machine.trigger_online_partition_state_change()
         await self.replica_state_machine.handle_state_changes(not_for_deletion, ReplicaState.OFFLINE)
         if for_deletion:
             await self.topic_deletion_manager.fail_replica_deletion(for_deletion)
-        if not offline_leader:
+        if not offline_leader and all(isinstance(r, Exception) for r in online_results.values()):
+            # Nothing changed leader or ISR, so no UpdateMetadata went out: tell brokers who is gone.
             self._send_update_metadata(ctx.live_or_shutting_down_broker_ids, [])
 
     # ================================================================ topics
@@ -878,7 +879,10 @@ class KafkaController:
         partitions = event.partitions
         if event.trigger is ev.ElectionTrigger.ZK_TRIGGERED:
             pending = await self.zk.get_preferred_replica_election(watch=self._on_preferred_replica_election)
-            partitions = frozenset(pending or ())
+            if pending is None:          # the watch fired for the deletion
+                self._answer(event, {})
+                return
+            partitions = frozenset(pending)
         elif partitions is None:
             partitions = frozenset(self.context.all_partitions())
         results = await self._elect_replica_leaders(set(partitions), event.election_type, event.trigger)
@@ -1034,7 +1038,10 @@ class KafkaController:
     async def _trigger_zk_reassignments(self, pending: Mapping[TopicPartition, tuple[int, ...]]) -> None:
         ctx = self.context
         failed: set[TopicPartition] = set()
-        for tp, target in sorted(pending.items()):
+        for tp, target in sorted(pending.items(), key=lambda item: tp_key(item[0])):
+            if tp in self._zk_reassignments and \
+                    ctx.partition_full_replica_assignment(tp).target_replicas == tuple(target):
+                continue    # already started (the watch fired for our own rewrite of the znode)
             error = self._validate_reassignment_target(tp, target, require_live=False)
             if error is not None:
                 self.log.error("Failed to reassign partition %s to %s: %s", tp, target, error)

@@ -474,6 +474,11 @@ def test_zk_triggered_reassignment_completes_and_clears_the_admin_znode():
         await h.idle()
         assert zk.topics["t"].partitions[0] == ReplicaAssignment((2, 3, 1), (3,), (1,))
         assert zk.reassign == {T0: (2, 3)}          # the invalid entry is dropped from the znode
+        epoch_before = zk.states[T0].leader_epoch
+        h.channel.take()
+        zk.fire("/admin/reassign_partitions")       # our own rewrite fired the exists watch
+        await h.idle()
+        assert zk.states[T0].leader_epoch == epoch_before and not h.sent(LeaderAndIsrRequestData)
         zk.leader_writes_isr(T0, [1, 2, 3])
         await h.idle()
         assert zk.topics["t"].partitions[0].replicas == (2, 3) and zk.states[T0].leader == 2
