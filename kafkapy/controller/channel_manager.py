@@ -480,6 +480,8 @@ class _RequestSendThread:
 
     async def _send_until_done(self, item: _QueueItem) -> None:
         mgr = self.manager
+        backoff_ms = mgr.retry_backoff_ms
+        failures = 0
         while True:
             try:
                 conn = await self._connection()
@@ -487,12 +489,20 @@ class _RequestSendThread:
             except asyncio.CancelledError:
                 raise
             except (BrokerDisconnectedError, ApiError, OSError) as e:
-                log.warning("[Controller id=%d, targetBrokerId=%d] Failed to send %s to broker %d: %s; retrying "
-                            "in %d ms", mgr.controller_id, self.broker.broker_id, type(item.request).__name__,
-                            self.broker.broker_id, e, mgr.retry_backoff_ms)
+                failures += 1
+                # One warning per outage; the retries behind it only at DEBUG.
+                level = logging.WARNING if failures == 1 else logging.DEBUG
+                log.log(level, "[Controller id=%d, targetBrokerId=%d] Failed to send %s to broker %d: %s; "
+                        "retrying in %d ms", mgr.controller_id, self.broker.broker_id, type(item.request).__name__,
+                        self.broker.broker_id, e, backoff_ms)
                 await self._close_connection()
-                await asyncio.sleep(mgr.retry_backoff_ms / 1000)
+                await asyncio.sleep(backoff_ms / 1000)
+                backoff_ms = min(backoff_ms * 2, mgr.retry_backoff_max_ms)
                 continue
+            if failures:
+                log.info("[Controller id=%d, targetBrokerId=%d] Sent %s to broker %d after %d failed attempts",
+                         mgr.controller_id, self.broker.broker_id, type(item.request).__name__,
+                         self.broker.broker_id, failures)
             if item.callback is not None:
                 item.callback(summary)
             return
@@ -552,7 +562,8 @@ class ControllerChannelManager:
         self.controller_id = int(controller_id if controller_id is not None else config.broker_id)
         self.listener_name = str(getattr(config, "inter_broker_listener_name", None) or "PLAINTEXT")
         self.socket_timeout_ms = int(getattr(config, "controller_socket_timeout_ms", 30000))
-        self.retry_backoff_ms = 100
+        self.retry_backoff_ms = 100            # doubled after each failure, up to the max
+        self.retry_backoff_max_ms = 1000
         self.tasks = tasks
         self._senders: dict[int, _RequestSendThread] = {}
         self._stopping: set[asyncio.Task] = set()
