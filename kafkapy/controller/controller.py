@@ -21,7 +21,7 @@ from kafkapy.common.errors import ApiError, ErrorCode
 from kafkapy.common.types import LeaderAndIsr, TopicPartition
 from kafkapy.controller import events as ev
 from kafkapy.controller.channel_manager import (
-    ControllerBrokerRequestBatch, ControllerChannel, ResponseSummary, tp_key,
+    ControllerBrokerRequestBatch, ControllerChannel, ControllerChannelManager, ResponseSummary, tp_key,
 )
 from kafkapy.controller.context import (
     BrokerInfo, ControllerContext, PartitionReplica, PartitionState, ReplicaAssignment, ReplicaState,
@@ -32,6 +32,7 @@ from kafkapy.controller.partition_state_machine import (
 )
 from kafkapy.controller.replica_state_machine import ReplicaStateMachine
 from kafkapy.controller.topic_deletion import TopicDeletionManager
+from kafkapy.controller.zk_adapter import KafkaZkControllerAdapter
 from kafkapy.controller.zk_verbs import ControllerZk
 from kafkapy.zk.errors import (
     ConnectionLossError, ControllerMovedError, SessionExpiredError, ZkClientClosedError, ZkTimeoutError,
@@ -82,11 +83,9 @@ class KafkaController:
         self.tasks = tasks
         self.broker_epoch_provider = broker_epoch_provider
         if controller_zk is None:
-            from kafkapy.controller.zk_adapter import KafkaZkControllerAdapter
             controller_zk = KafkaZkControllerAdapter(zk)
         self.zk: ControllerZk = controller_zk
         if channel is None:
-            from kafkapy.controller.channel_manager import ControllerChannelManager
             channel = ControllerChannelManager(config, tasks=tasks, controller_id=self.broker_id)
         self.channel: ControllerChannel = channel
         if assign_topic_ids is None:       # 2.8: topic ids once inter.broker.protocol.version >= 2.8-IV0
