@@ -346,7 +346,7 @@ class LogCleaner:
                 for old, _ in olds:
                     segments.remove(old.base_offset)
                     old.change_file_suffixes("", DELETED_FILE_SUFFIX)
-                    lg.local.pending_deletes.append((lg.local.now_ms() + lg.config.file_delete_delay_ms, old))
+                    lg.local.schedule_delete(old)
                 cleaned.change_file_suffixes(SWAP_FILE_SUFFIX, "")
                 segments.add(cleaned)
             self._checkpoints[tp] = result.end_offset
@@ -357,6 +357,12 @@ class LogCleaner:
             return True
         finally:
             self._in_progress.discard(tp)
+
+    def discard(self, result: CleanResult) -> None:
+        """Drop a prepared result that will not be applied."""
+        for _, cleaned in result.replaced:
+            cleaned.delete_if_exists()
+        self._in_progress.discard(result.log.topic_partition)
 
     def clean_log(self, lg: "Log", now_ms: int | None = None) -> CleanerStats | None:
         result = self.prepare(lg, now_ms)

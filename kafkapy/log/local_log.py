@@ -13,6 +13,7 @@ import os
 import random
 import re
 import shutil
+import threading
 import time
 import uuid
 from typing import Callable
@@ -75,6 +76,7 @@ class LocalLog:
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._rng = random.Random()
         self.pending_deletes: list[tuple[int, LogSegment]] = []
+        self._pending_lock = threading.Lock()  # the loop adds, the executor's delete job removes
         self.last_flush_ms = self._clock_ms()
         self.closed = False
 
@@ -235,17 +237,23 @@ class LocalLog:
             except FileNotFoundError:
                 log.warning("Segment files of %s already gone", seg.log_path)
             if async_delete:
-                self.pending_deletes.append((self.now_ms() + self.config.file_delete_delay_ms, seg))
+                self.schedule_delete(seg)
             else:
                 seg.delete_if_exists()
+
+    def schedule_delete(self, seg: LogSegment) -> None:
+        """Remove a (``.deleted``) segment's files after ``file.delete.delay.ms``; its fd stays open till then."""
+        with self._pending_lock:
+            self.pending_deletes.append((self.now_ms() + self.config.file_delete_delay_ms, seg))
 
     def delete_pending_files(self, now_ms: int | None = None, force: bool = False) -> int:
         """Remove ``.deleted`` segments whose delay has passed (blocking file work); returns how many."""
         now = self.now_ms() if now_ms is None else now_ms
-        due = [(t, s) for t, s in self.pending_deletes if force or t <= now]
-        if not due:
-            return 0
-        self.pending_deletes = [(t, s) for t, s in self.pending_deletes if not (force or t <= now)]
+        with self._pending_lock:
+            due = [(t, s) for t, s in self.pending_deletes if force or t <= now]
+            if not due:
+                return 0
+            self.pending_deletes = [(t, s) for t, s in self.pending_deletes if not (force or t <= now)]
         for _, seg in due:
             seg.delete_if_exists()
         return len(due)

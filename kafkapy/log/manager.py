@@ -12,10 +12,12 @@ caller. Periodic jobs are plain methods the broker schedules: retention
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import fcntl
 import logging
 import os
 import shutil
+import threading
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -42,6 +44,28 @@ log = logging.getLogger(__name__)
 
 CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown"
 LOCK_FILE = ".lock"
+
+
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _call_on_loop(loop: asyncio.AbstractEventLoop, fn: Callable, *args):
+    """Run ``fn(*args)`` on the event loop from a worker thread and wait for its result."""
+    fut: concurrent.futures.Future = concurrent.futures.Future()
+
+    def run() -> None:
+        if not fut.set_running_or_notify_cancel():
+            return
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as exc:  # handed to the waiting worker
+            fut.set_exception(exc)
+    loop.call_soon_threadsafe(run)
+    return fut.result()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +101,8 @@ class LogManager:
         self._locks: dict[str, int] = {}
         self._pending_dir_deletes: list[tuple[int, str]] = []
         self._deleted_logs: list[Log] = []
+        self._pending_lock = threading.Lock()  # the loop schedules, the executor's delete job removes
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.had_clean_shutdown: dict[str, bool] = {}
         self.cleaner = None
         self.closed = False
@@ -173,6 +199,7 @@ class LogManager:
     async def startup(self, executor: Executor | None = None) -> None:
         """Load every log with the recovery work in ``executor``; results are applied on the loop."""
         loop = asyncio.get_running_loop()
+        self._loop = loop
         tasks = await loop.run_in_executor(executor, self._load_tasks)
         futures = [loop.run_in_executor(executor, self._load_one, t) for t in tasks]
         loaded = await asyncio.gather(*futures)
@@ -225,8 +252,9 @@ class LogManager:
             lg.local.rename_dir(new_name)
         except FileNotFoundError:
             log.warning("Directory of %s already gone", tp)
-        self._pending_dir_deletes.append((self._clock_ms() + lg.config.file_delete_delay_ms, lg.dir_path))
-        self._deleted_logs.append(lg)
+        with self._pending_lock:
+            self._pending_dir_deletes.append((self._clock_ms() + lg.config.file_delete_delay_ms, lg.dir_path))
+            self._deleted_logs.append(lg)
         log.info("Log for partition %s is renamed to %s and is scheduled for deletion", tp, lg.dir_path)
         return lg
 
@@ -266,14 +294,19 @@ class LogManager:
         n = 0
         for lg in list(self._logs.values()):
             n += lg.delete_pending_files(now)
-        due = [p for t, p in self._pending_dir_deletes if t <= now]
-        self._pending_dir_deletes = [(t, p) for t, p in self._pending_dir_deletes if t > now]
-        deleted = self._deleted_logs
+        with self._pending_lock:
+            retired = list(self._deleted_logs)
+        for lg in retired:  # logs whose directory awaits deletion may still hold .deleted segments
+            n += lg.delete_pending_files(now)
+        with self._pending_lock:
+            due = [p for t, p in self._pending_dir_deletes if t <= now]
+            self._pending_dir_deletes = [(t, p) for t, p in self._pending_dir_deletes if t > now]
+            gone = [x for x in self._deleted_logs if x.dir_path in due]
+            self._deleted_logs = [x for x in self._deleted_logs if x.dir_path not in due]
+        for lg in gone:
+            lg.local.close_handlers()
+            lg.local.delete_pending_files(force=True)
         for path in due:
-            for lg in [x for x in deleted if x.dir_path == path]:
-                lg.local.close_handlers()
-                lg.local.delete_pending_files(force=True)
-                deleted.remove(lg)
             shutil.rmtree(path, ignore_errors=True)
             log.info("Deleted log directory %s", path)
             n += 1
@@ -283,7 +316,7 @@ class LogManager:
         """(log, offset) pairs due for a flush by flush.ms or flush.messages (cheap; on the loop)."""
         now = self._clock_ms() if now_ms is None else now_ms
         out = []
-        for lg in self._logs.values():
+        for lg in list(self._logs.values()):  # may run on an executor thread
             c = lg.config
             if lg.unflushed_messages <= 0:
                 continue
@@ -301,8 +334,11 @@ class LogManager:
 
     def _by_dir(self) -> dict[str, dict[TopicPartition, Log]]:
         out: dict[str, dict[TopicPartition, Log]] = {d: {} for d in self.log_dirs}
-        for tp, lg in self._logs.items():
-            out.setdefault(self._dir_of[tp], {})[tp] = lg
+        dirs = dict(self._dir_of)
+        for tp, lg in list(self._logs.items()):  # may run on an executor thread
+            d = dirs.get(tp)
+            if d is not None:
+                out.setdefault(d, {})[tp] = lg
         return out
 
     def checkpoint_recovery_offsets(self) -> None:
@@ -328,10 +364,34 @@ class LogManager:
                 {tp: lg.high_watermark for tp, lg in logs.items()}, self._sync)
 
     def clean_logs(self, now_ms: int | None = None) -> int:
-        """Run one compaction pass over the dirtiest compacted log (*blocking*); returns bytes freed."""
+        """Run one compaction pass over the dirtiest compacted log (*blocking*); returns bytes freed.
+
+        Called on an executor thread (after ``startup``), the file work runs there and the swap of
+        the cleaned segments into the log runs on the event loop; called on the loop's own thread
+        (or without a loop), everything runs inline.
+        """
         if self.cleaner is None:
             return 0
-        return self.cleaner.clean_one(now_ms)
+        loop = self._loop
+        if loop is None or loop.is_closed() or _on_loop_thread(loop):
+            return self.cleaner.clean_one(now_ms)
+        cleaner = self.cleaner
+        now = self._clock_ms() if now_ms is None else now_ms
+        choice = _call_on_loop(loop, cleaner.grab_filthiest_log, now)
+        if choice is None:
+            return 0
+        result = cleaner.prepare(choice[0], now)
+        if result is None:
+            return 0
+        try:
+            applied = _call_on_loop(loop, cleaner.apply, result)
+        except BaseException:
+            cleaner.discard(result)
+            raise
+        if not applied:
+            return 0
+        cleaner.checkpoint_all()
+        return result.stats.bytes_freed
 
     def cleaner_checkpoint_path(self, tp: TopicPartition) -> str:
         return os.path.join(self._dir_of[tp], CLEANER_OFFSET_CHECKPOINT_FILE)

@@ -207,3 +207,35 @@ def test_random_compaction_invariants(tmp_path_factory, writes, rounds):
             clock.advance(1000)
     finally:
         lm.shutdown()
+
+
+def test_clean_from_executor_swaps_on_the_loop(tmp_path):
+    import asyncio
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    clock = FakeClock()
+
+    async def main():
+        lm = LogManager([str(tmp_path)], CFG, broker_id=0, clock_ms=clock, sync_checkpoints=False)
+        with ThreadPoolExecutor(1) as ex:
+            await lm.startup(ex)
+            lg = lm.get_or_create_log(TopicPartition("c", 0))
+            for i in range(60):
+                lg.append_as_leader(kv_batch([(b"k%d" % (i % 4), b"v%d" % i)], clock.now), 0)
+            lg.update_high_watermark(lg.log_end_offset)
+            loop_thread = threading.get_ident()
+            seen = []
+            original = lm.cleaner.apply
+
+            def spy(result):
+                seen.append(threading.get_ident())
+                return original(result)
+            lm.cleaner.apply = spy
+            freed = await asyncio.get_running_loop().run_in_executor(ex, lm.clean_logs)
+            assert freed > 0 and seen == [loop_thread]
+            assert {r.key: r.value for r in all_records(lg)} == {b"k%d" % (i % 4): b"v%d" % i for i in range(56, 60)}
+            check_log_invariants(lg, dense=False)
+            await asyncio.get_running_loop().run_in_executor(ex, lm.shutdown)
+
+    asyncio.run(asyncio.wait_for(main(), 30))
