@@ -234,3 +234,73 @@ def test_kill_9_loses_no_acknowledged_record(zk_chroot: str, tmp_path: Path) -> 
     missing = acked - stored
     assert not missing, f"{len(missing)} acknowledged records are missing after kill -9 (acked {len(acked)})"
     assert broker.stop() == 0
+
+
+def test_two_brokers_and_remote_controlled_shutdown(zk_chroot: str, tmp_path: Path) -> None:
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+    b0 = BrokerProcess(tmp_path / "b0", zk_chroot, broker_id=0).start()
+    b1 = BrokerProcess(tmp_path / "b1", zk_chroot, broker_id=1).start()
+    try:
+        md = kcat_metadata(b1.bootstrap)
+        assert f"broker 0 at 127.0.0.1:{b0.port} (controller)" in md and f"broker 1 at 127.0.0.1:{b1.port}" in md, md
+        create_topic(zk_chroot, "spread", 4)
+        wait_for_leaders(b1.bootstrap, "spread", 4)
+        leaders = subprocess.run(["kcat", "-b", b0.bootstrap, "-L", "-t", "spread"], capture_output=True,
+                                 text=True, timeout=30).stdout
+        assert "leader 0" in leaders and "leader 1" in leaders, leaders
+        p = Producer({"bootstrap.servers": b1.bootstrap, "linger.ms": 5})
+        for i in range(2000):
+            p.produce("spread", b"v%d" % i, b"k%d" % i, partition=i % 4)
+        assert p.flush(30) == 0
+        c = Consumer({"bootstrap.servers": b0.bootstrap, "group.id": "x", "enable.auto.commit": False})
+        c.assign([TopicPartition("spread", i, OFFSET_BEGINNING) for i in range(4)])
+        got = []
+        deadline = time.monotonic() + 60
+        while len(got) < 2000 and time.monotonic() < deadline:
+            got.extend(m.value() for m in c.consume(1000, 1.0) if m.error() is None)
+        c.close()
+        assert sorted(got) == sorted(b"v%d" % i for i in range(2000))
+        # broker 1 is not the controller: it asks broker 0 over the network before it stops
+        assert b1.stop() == 0
+        assert "Controlled shutdown succeeded" in b1.read_log(), b1.log_tail()
+        assert "Error during controlled shutdown" not in b1.read_log()
+    finally:
+        b1.stop()
+        assert b0.stop() == 0
+
+
+def test_zookeeper_session_expiry_re_registers_and_re_elects(zk_chroot: str, tmp_path: Path) -> None:
+    """The broker is frozen past its session timeout; on waking it registers again and becomes controller."""
+    import signal
+
+    broker = BrokerProcess(tmp_path / "x", zk_chroot, broker_id=0).start()
+    try:
+        (_, stat_before), = zk_read(zk_chroot, "/brokers/ids/0")
+        broker.proc.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 30
+        try:
+            while zk_read(zk_chroot, "/brokers/ids/0")[0][0] is not None:
+                assert time.monotonic() < deadline, "the frozen broker's session never expired"
+                time.sleep(0.2)
+        finally:
+            broker.proc.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 60
+        while True:
+            (reg, stat), (ctrl, _) = zk_read(zk_chroot, "/brokers/ids/0", "/controller")
+            if reg is not None and ctrl is not None:
+                break
+            assert time.monotonic() < deadline, broker.log_tail()
+            time.sleep(0.2)
+        assert stat.czxid > stat_before.czxid            # a new broker epoch
+        assert json.loads(ctrl)["brokerid"] == 0
+        create_topic(zk_chroot, "after-expiry", 1)
+        wait_for_leaders(broker.bootstrap, "after-expiry", 1)
+        proc = subprocess.run(["kcat", "-b", broker.bootstrap, "-P", "-t", "after-expiry"], input=b"a\nb\n",
+                              capture_output=True, timeout=30)
+        assert proc.returncode == 0
+        proc = subprocess.run(["kcat", "-b", broker.bootstrap, "-C", "-t", "after-expiry", "-e", "-o", "beginning"],
+                              capture_output=True, timeout=30)
+        assert proc.stdout.split() == [b"a", b"b"]
+    finally:
+        assert broker.stop() == 0
