@@ -21,7 +21,7 @@ from kafkapy.protocol.records import RecordsError, crc32c, read_entry, records_o
 from .checkpoint import LEADER_EPOCH_CHECKPOINT_FILE, LeaderEpochCheckpointFile
 from .config import LONG_MAX, LogConfig
 from .epoch_cache import UNDEFINED_EPOCH, LeaderEpochFileCache
-from .errors import CorruptRecordError, OffsetOutOfRangeError, RecordBatchTooLargeError
+from .errors import CheckpointError, CorruptRecordError, OffsetOutOfRangeError, RecordBatchTooLargeError
 from .loader import load_segments
 from .local_log import LocalLog, parse_topic_partition_name
 from .segment import FetchDataInfo, LogOffsetMetadata, LogSegment
@@ -68,11 +68,28 @@ class Log:
         self.topic_partition = tp
         self.config = config
         start = time.monotonic()
-        self.leader_epoch_cache = LeaderEpochFileCache(
-            LeaderEpochCheckpointFile(os.path.join(dir_path, LEADER_EPOCH_CHECKPOINT_FILE)),
-            lambda: self.log_end_offset, sync=sync_checkpoints)
+        epoch_file = LeaderEpochCheckpointFile(os.path.join(dir_path, LEADER_EPOCH_CHECKPOINT_FILE))
+        rebuild_epochs = False
+        try:
+            self.leader_epoch_cache = LeaderEpochFileCache(epoch_file, lambda: self.log_end_offset,
+                                                           sync=sync_checkpoints)
+        except CheckpointError as exc:
+            log.warning("Unreadable leader epoch checkpoint of %s (%s): rebuilding it from the log",
+                        os.path.basename(dir_path), exc)
+            os.unlink(epoch_file.path)
+            epoch_file = LeaderEpochCheckpointFile(epoch_file.path)
+            self.leader_epoch_cache = LeaderEpochFileCache(epoch_file, lambda: self.log_end_offset,
+                                                           sync=sync_checkpoints)
+            rebuild_epochs = True
         segments, loaded = load_segments(dir_path, tp, config, log_start_offset, recovery_point,
                                          had_clean_shutdown, self.leader_epoch_cache, self._clock_ms())
+        if rebuild_epochs:
+            cache = self.leader_epoch_cache
+            cache.clear_and_flush()
+            for seg in segments:
+                for h in seg.headers():
+                    if h.magic == 2 and h.partition_leader_epoch > cache.latest_epoch:
+                        cache.assign(h.partition_leader_epoch, h.base_offset)
         self.local = LocalLog(dir_path, config, segments, loaded.recovery_point, loaded.next_offset_metadata,
                               tp, self._clock_ms)
         self._log_start_offset = loaded.log_start_offset

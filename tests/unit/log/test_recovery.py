@@ -193,3 +193,17 @@ def test_leftover_files_are_handled(tmp_path):
         check_log_invariants(log)
     finally:
         log.close()
+
+
+def test_unreadable_leader_epoch_checkpoint_is_rebuilt(tmp_path):
+    path = tmp_path / "t-0"
+    build(path, n_batches=40)
+    good = (path / "leader-epoch-checkpoint").read_text()
+    assert good.startswith("0\n4\n0 0\n")
+    (path / "leader-epoch-checkpoint").write_text("0\n7\n0 0\n")
+    log = open_log(path, had_clean_shutdown=True)
+    try:
+        assert [e.epoch for e in log.leader_epoch_cache.entries] == [0, 1, 2, 3]
+        assert (path / "leader-epoch-checkpoint").read_text() == good
+    finally:
+        log.close()
