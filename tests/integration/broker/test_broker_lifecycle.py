@@ -304,3 +304,32 @@ def test_zookeeper_session_expiry_re_registers_and_re_elects(zk_chroot: str, tmp
         assert proc.stdout.split() == [b"a", b"b"]
     finally:
         assert broker.stop() == 0
+
+
+def test_daemon_mode_detaches_and_logs_to_kafka_server_out(zk_chroot: str, tmp_path: Path) -> None:
+    from kafkapy.testing.broker import free_port
+
+    port = free_port()
+    cfg = tmp_path / "server.properties"
+    cfg.write_text(f"broker.id=0\nlisteners=PLAINTEXT://127.0.0.1:{port}\nlog.dirs={tmp_path / 'data'}\n"
+                   f"zookeeper.connect={zk_chroot}\noffsets.topic.replication.factor=1\n")
+    logs = tmp_path / "logs"
+    env = dict(os.environ, LOG_DIR=str(logs), KAFKAPY_SERVER_STOP_MATCH=str(cfg))
+    proc = subprocess.run([str(START), "-daemon", str(cfg), "--override", "num.partitions=3"], capture_output=True,
+                          text=True, timeout=30, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = logs / "kafkaServer.out"
+    try:
+        deadline = time.monotonic() + 60
+        while "[KafkaServer id=0] started" not in (out.read_text() if out.exists() else ""):
+            assert time.monotonic() < deadline, out.read_text() if out.exists() else "no kafkaServer.out"
+            time.sleep(0.1)
+        assert "num.partitions = 3" in out.read_text()
+        assert f"broker 0 at 127.0.0.1:{port}" in kcat_metadata(f"127.0.0.1:{port}")
+    finally:
+        stop = subprocess.run([str(STOP)], capture_output=True, text=True, timeout=30, env=env)
+    assert stop.returncode == 0
+    deadline = time.monotonic() + 60
+    while "[KafkaServer id=0] shut down completed" not in out.read_text():
+        assert time.monotonic() < deadline, out.read_text()[-3000:]
+        time.sleep(0.1)
