@@ -1,0 +1,169 @@
+"""`__consumer_offsets`: which partition holds a group, the record keys and values, and replay.
+
+Pure functions and a small replay state; the coordinator does the appends and the reads.
+
+* ``partition_for(group, n)``: ``abs(String.hashCode(group)) % n`` with Java's UTF-16 hash and
+  Kafka's ``Utils.abs`` (0 for Integer.MIN_VALUE).
+* Keys: committed offset = key v1 (group, topic, partition); group metadata = key v2 (group).
+* Values: offset v3 (offset, leader epoch, metadata, commit time), or v1 when the commit carried
+  an explicit expire time; group metadata v3. A null value is a tombstone.
+* ``OffsetsReplay`` folds records read from a partition (oldest first) into the latest
+  offsets and group values per group: what loading a partition yields.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from kafkapy.common.types import TopicPartition
+from kafkapy.coordinator.group.group_metadata import GroupMetadata, GroupState, OffsetAndMetadata
+from kafkapy.coordinator.group.member_metadata import MemberMetadata
+from kafkapy.protocol.messages.internal import (
+    GROUP_METADATA_KEY,
+    GROUP_METADATA_KEY_VERSION,
+    GROUP_METADATA_VALUE,
+    OFFSET_COMMIT_KEY,
+    OFFSET_COMMIT_KEY_VERSION,
+    OFFSET_COMMIT_VALUE,
+    decode_offsets_key,
+    decode_offsets_value,
+    encode_versioned,
+)
+from kafkapy.protocol.records.batch import build_batch
+from kafkapy.protocol.records.record import SimpleRecord
+
+GROUP_METADATA_TOPIC = "__consumer_offsets"
+OFFSET_VALUE_VERSION = 3
+OFFSET_VALUE_VERSION_WITH_EXPIRY = 1
+GROUP_VALUE_VERSION = 3
+
+_INT_MIN = -(2 ** 31)
+_STR = struct.Struct(">h")
+
+_OffsetKey = OFFSET_COMMIT_KEY.schema.cls
+_OffsetValue = OFFSET_COMMIT_VALUE.schema.cls
+_GroupKey = GROUP_METADATA_KEY.schema.cls
+_GroupValue = GROUP_METADATA_VALUE.schema.cls
+_MemberValue = GROUP_METADATA_VALUE.schema.struct("members").cls
+
+
+# ---------------------------------------------------------------------- partitioning
+def java_string_hashcode(s: str) -> int:
+    """Java's ``String.hashCode``: 31-polynomial over UTF-16 code units, as a signed int32."""
+    data = s.encode("utf-16-be", "surrogatepass")
+    h = 0
+    for (unit,) in struct.iter_unpack(">H", data):
+        h = (31 * h + unit) & 0xFFFFFFFF
+    return h - 0x100000000 if h & 0x80000000 else h
+
+
+def kafka_abs(n: int) -> int:
+    """Kafka's ``Utils.abs``: |n|, except 0 for Integer.MIN_VALUE."""
+    return 0 if n == _INT_MIN else abs(n)
+
+
+def partition_for(group_id: str, num_partitions: int) -> int:
+    return kafka_abs(java_string_hashcode(group_id)) % num_partitions
+
+
+# ---------------------------------------------------------------------- keys and values
+def offset_commit_key(group_id: str, tp: TopicPartition) -> bytes:
+    return encode_versioned(OFFSET_COMMIT_KEY, OFFSET_COMMIT_KEY_VERSION,
+                            _OffsetKey(group=group_id, topic=tp.topic, partition=tp.partition))
+
+
+def offset_commit_value(om: OffsetAndMetadata) -> bytes:
+    if om.expire_timestamp_ms is not None:
+        return encode_versioned(OFFSET_COMMIT_VALUE, OFFSET_VALUE_VERSION_WITH_EXPIRY, _OffsetValue(
+            offset=om.offset, metadata=om.metadata, commit_timestamp=om.commit_timestamp_ms,
+            expire_timestamp=om.expire_timestamp_ms))
+    return encode_versioned(OFFSET_COMMIT_VALUE, OFFSET_VALUE_VERSION, _OffsetValue(
+        offset=om.offset, leader_epoch=om.leader_epoch, metadata=om.metadata,
+        commit_timestamp=om.commit_timestamp_ms))
+
+
+def group_metadata_key(group_id: str) -> bytes:
+    return encode_versioned(GROUP_METADATA_KEY, GROUP_METADATA_KEY_VERSION, _GroupKey(group=group_id))
+
+
+def group_metadata_value(group: GroupMetadata, assignment: dict[str, bytes]) -> bytes:
+    """The group as stored after a rebalance: members carry the chosen protocol's metadata."""
+    protocol = group.protocol_name
+    members = []
+    for m in group.members.values():
+        members.append(_MemberValue(
+            member_id=m.member_id, group_instance_id=m.group_instance_id, client_id=m.client_id,
+            client_host=m.client_host, rebalance_timeout=m.rebalance_timeout_ms,
+            session_timeout=m.session_timeout_ms,
+            subscription=m.metadata(protocol) if protocol is not None else b"",
+            assignment=assignment.get(m.member_id, b"")))
+    ts = group.current_state_timestamp_ms if group.current_state_timestamp_ms is not None else -1
+    return encode_versioned(GROUP_METADATA_VALUE, GROUP_VALUE_VERSION, _GroupValue(
+        protocol_type=group.protocol_type or "", generation=group.generation_id, protocol=protocol,
+        leader=group.leader_id if protocol is not None else None, current_state_timestamp=ts, members=members))
+
+
+def build_records(entries: Iterable[tuple[bytes, bytes | None]], now_ms: int, compression: int = 0) -> bytes:
+    """One magic-2 batch (CreateTime = now) holding `entries` as (key, value-or-None) records."""
+    return build_batch([SimpleRecord(k, v, (), now_ms) for k, v in entries], compression=compression)
+
+
+# ---------------------------------------------------------------------- replay
+@dataclass(slots=True)
+class OffsetsReplay:
+    """Latest state per key while reading a partition from its start."""
+
+    offsets: dict[str, dict[TopicPartition, OffsetAndMetadata]] = field(default_factory=dict)
+    groups: dict[str, Any] = field(default_factory=dict)            # group id -> decoded value
+    removed_groups: set[str] = field(default_factory=set)
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        if key is None:
+            return
+        version, k = decode_offsets_key(key)
+        decoded = decode_offsets_value(version, value)
+        if version <= OFFSET_COMMIT_KEY.max_version:
+            tp = TopicPartition(k.topic, k.partition)
+            if decoded is None:
+                per = self.offsets.get(k.group)
+                if per is not None:
+                    per.pop(tp, None)
+                return
+            vv, v = decoded
+            expire = v.expire_timestamp if vv == 1 and v.expire_timestamp != -1 else None
+            self.offsets.setdefault(k.group, {})[tp] = OffsetAndMetadata(
+                v.offset, v.leader_epoch if vv >= 3 else -1, v.metadata, v.commit_timestamp, expire)
+            return
+        if decoded is None:
+            self.groups.pop(k.group, None)
+            self.removed_groups.add(k.group)
+        else:
+            self.groups[k.group] = decoded[1]
+            self.removed_groups.discard(k.group)
+
+
+def group_from_value(group_id: str, value: Any, now_ms: int) -> GroupMetadata:
+    """Rebuild a loaded group (Empty without members, else Stable) from its stored value."""
+    state = GroupState.STABLE if value.members else GroupState.EMPTY
+    group = GroupMetadata(group_id, state, now_ms)
+    group.protocol_type = value.protocol_type or None
+    group.generation_id = value.generation
+    group.protocol_name = value.protocol
+    group.leader_id = value.leader
+    ts = getattr(value, "current_state_timestamp", -1)
+    group.current_state_timestamp_ms = ts if ts is not None and ts >= 0 else None
+    for mv in value.members:
+        protocols = [(value.protocol, bytes(mv.subscription))] if value.protocol is not None else []
+        member = MemberMetadata(mv.member_id, group_id, getattr(mv, "group_instance_id", None), mv.client_id,
+                                mv.client_host, getattr(mv, "rebalance_timeout", mv.session_timeout) or
+                                mv.session_timeout, mv.session_timeout, value.protocol_type, protocols)
+        member.assignment = bytes(mv.assignment)
+        group.add(member)
+    group.leader_id = value.leader
+    return group
+
+
+__all__ = ["GROUP_METADATA_TOPIC", "java_string_hashcode", "kafka_abs", "partition_for", "offset_commit_key",
+           "offset_commit_value", "group_metadata_key", "group_metadata_value", "build_records", "OffsetsReplay",
+           "group_from_value"]
