@@ -30,6 +30,7 @@ from .validator import COMPRESSION_CODECS, LogAppendInfo, analyze_follower_recor
 _UNPACK_V2_HEADER = struct.Struct(">qiibIhiqqqhii").unpack_from
 _PACK_PATCH = struct.Struct(">qii").pack_into  # base_offset, batch_length (unchanged), partition_leader_epoch
 _INT32_MAX = 0x7FFFFFFF
+_new_tuple = tuple.__new__
 
 log = logging.getLogger(__name__)
 
@@ -228,8 +229,10 @@ class Log:
             self.leader_epoch_cache.assign(leader_epoch, first)
         seg.append(last, max_ts, last, view)
         local.log_end_offset = last + 1
-        return LogAppendInfo(first, last, max_ts, last, NO_TIMESTAMP, self._log_start_offset, count, n, 1, codec,
-                             codec, True, leader_epoch, ((leader_epoch, first),) if leader_epoch >= 0 else ())
+        # tuple.__new__ skips the NamedTuple's Python-level constructor (same value, less time)
+        return _new_tuple(LogAppendInfo, (first, last, max_ts, last, NO_TIMESTAMP, self._log_start_offset, count,
+                                          n, 1, codec, codec, True, leader_epoch,
+                                          ((leader_epoch, first),) if leader_epoch >= 0 else ()))
 
     def append_as_leader(self, records, leader_epoch: int, *, require_single_v2_batch: bool = False,
                          allow_zstd: bool = True, from_client: bool = True) -> LogAppendInfo:

@@ -207,3 +207,25 @@ def test_unreadable_leader_epoch_checkpoint_is_rebuilt(tmp_path):
         assert (path / "leader-epoch-checkpoint").read_text() == good
     finally:
         log.close()
+
+
+def test_preallocated_segments_reopen_clean_and_unclean(tmp_path):
+    cfg = LogConfig(segment_bytes=5000, preallocate=True, index_interval_bytes=300)
+    path = tmp_path / "t-0"
+    log = Log(str(path), cfg, clock_ms=FakeClock(), topic_partition=TopicPartition("t", 0), sync_checkpoints=False)
+    for i in range(30):
+        log.append_as_leader(batch(2, value_size=100), 0)
+    active = log.active_segment
+    assert os.path.getsize(active.log_path) == 5000 > active.size  # preallocated
+    expected = [(r.offset, r.value) for r in all_records(log)]
+    log.local.close_handlers()  # crash: files stay preallocated, indexes untrimmed
+    log = Log(str(path), cfg, clock_ms=FakeClock(), topic_partition=TopicPartition("t", 0),
+              sync_checkpoints=False, had_clean_shutdown=False)
+    assert [(r.offset, r.value) for r in all_records(log)] == expected
+    check_log_invariants(log)
+    log.close()
+    assert all(os.path.getsize(s.log_path) == s.size for s in log.segments)
+    log = Log(str(path), cfg, clock_ms=FakeClock(), topic_partition=TopicPartition("t", 0), sync_checkpoints=False)
+    assert [(r.offset, r.value) for r in all_records(log)] == expected
+    check_log_invariants(log)
+    log.close()
