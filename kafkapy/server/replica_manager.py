@@ -12,7 +12,6 @@ body; the same callable runs now or when the delayed operation completes.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -128,6 +127,8 @@ class ReplicaManager:
         self.follower_listeners: list[Callable[[dict[TopicPartition, Partition]], None]] = []
         # Called with the partitions stopped by StopReplica (fetchers stop here).
         self.stop_listeners: list[Callable[[list[TopicPartition]], None]] = []
+        # Leaders' endpoints (broker id -> (host, port)) from the latest LeaderAndIsr, for follower fetchers.
+        self.leader_endpoints: dict[int, tuple[str, int]] = {}
         self.logger = _Prefixed(log, {"prefix": f"[ReplicaManager broker={broker_id}] "})
 
     # ------------------------------------------------------------------ partitions
@@ -332,7 +333,8 @@ class ReplicaManager:
 
     # ------------------------------------------------------------------ LeaderAndIsr
     def become_leader_or_follower(self, correlation_id: int, controller_id: int, controller_epoch: int,
-                                  states: list[tuple[TopicPartition, PartitionState]]
+                                  states: list[tuple[TopicPartition, PartitionState]],
+                                  live_leaders: dict[int, tuple[str, int]] | None = None
                                   ) -> tuple[int, dict[TopicPartition, int]]:
         """Apply a LeaderAndIsr request; returns (top-level error, per-partition errors)."""
         errors: dict[TopicPartition, int] = {}
@@ -343,6 +345,8 @@ class ReplicaManager:
                 controller_id, correlation_id, controller_epoch, self.controller_epoch)
             return ErrorCode.STALE_CONTROLLER_EPOCH, {tp: ErrorCode.STALE_CONTROLLER_EPOCH for tp, _ in states}
         self.controller_epoch = controller_epoch
+        if live_leaders:
+            self.leader_endpoints.update(live_leaders)
         to_process: list[tuple[Partition, PartitionState]] = []
         for tp, st in states:
             partition = self._get_or_create_partition(tp)
@@ -443,10 +447,6 @@ class ReplicaManager:
         if cancelled:
             self.logger.info("Cancelled %d delayed operations", cancelled)
         self.logger.info("Shut down completely")
-
-
-def is_future(x: Any) -> bool:
-    return isinstance(x, asyncio.Future)
 
 
 __all__ = ["ReplicaManager", "FetchInfo", "LogReadResult", "LogManagerLike", "ProducePartitionStatus"]

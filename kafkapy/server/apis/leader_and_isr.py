@@ -74,8 +74,10 @@ async def handle_leader_and_isr(ctx: RequestContext, request: Any, broker: Any) 
     new_topics = {tp.topic for tp, _s, _id in states if rm.log_manager.get_log(tp) is None}
     if new_topics:
         await broker.load_topic_configs(new_topics)
+    live_leaders = {b.broker_id: (b.host_name, b.port) for b in request.live_leaders}
     top, errors = rm.become_leader_or_follower(ctx.correlation_id, request.controller_id,
-                                               request.controller_epoch, [(tp, s) for tp, s, _id in states])
+                                               request.controller_epoch, [(tp, s) for tp, s, _id in states],
+                                               live_leaders)
     return build_response(version, top, states, errors)
 
 

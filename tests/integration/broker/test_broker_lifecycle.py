@@ -333,3 +333,45 @@ def test_daemon_mode_detaches_and_logs_to_kafka_server_out(zk_chroot: str, tmp_p
     while "[KafkaServer id=0] shut down completed" not in out.read_text():
         assert time.monotonic() < deadline, out.read_text()[-3000:]
         time.sleep(0.1)
+
+
+def test_topic_config_change_applies_to_live_logs(zk_chroot: str, tmp_path: Path) -> None:
+    from confluent_kafka import KafkaError, Producer
+
+    from kafkapy.zk.admin_zk import AdminZkClient
+    from kafkapy.zk.kafka_zk import KafkaZkClient
+
+    broker = BrokerProcess(tmp_path / "c", zk_chroot, broker_id=0).start()
+    try:
+        create_topic(zk_chroot, "cfg", 1)
+        wait_for_leaders(broker.bootstrap, "cfg", 1)
+
+        def produce_one(size: int):
+            result = []
+            p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "message.send.max.retries": 0})
+            p.produce("cfg", b"x" * size, on_delivery=lambda err, msg: result.append(err))
+            p.flush(30)
+            return result[0]
+
+        assert produce_one(2000) is None
+
+        async def alter() -> None:
+            zk = await KafkaZkClient.connect(zk_chroot, session_timeout_ms=6000)
+            try:
+                await AdminZkClient(zk).change_topic_config("cfg", {"max.message.bytes": "1000"})
+            finally:
+                await zk.close()
+
+        asyncio.run(alter())
+        deadline = time.monotonic() + 30
+        while True:
+            err = produce_one(2000)
+            if err is not None:
+                break
+            assert time.monotonic() < deadline, "the new max.message.bytes never applied"
+            time.sleep(0.2)
+        assert err.code() == KafkaError.MSG_SIZE_TOO_LARGE, err
+        assert produce_one(100) is None
+        assert "Processing override for entityPath: topics/cfg" in broker.read_log()
+    finally:
+        assert broker.stop() == 0
