@@ -113,6 +113,7 @@ class KafkaController:
         self._zk_reassignments: set[TopicPartition] = set()
         self._topic_watches: dict[str, Callable[[], None]] = {}
         self._broker_watches: dict[int, Callable[[], None]] = {}
+        self._isr_watches: dict[TopicPartition, Callable[[], None]] = {}
         self._handlers: dict[type, Callable[[Any], Any]] = {
             ev.Startup: self._process_startup,
             ev.ControllerChange: self._process_controller_change,
@@ -358,6 +359,14 @@ class KafkaController:
             self._topic_watches[topic] = watch
         return watch
 
+    def _reassignment_isr_watch(self, tp: TopicPartition) -> Callable[[], None]:
+        watch = self._isr_watches.get(tp)
+        if watch is None:
+            def watch(tp: TopicPartition = tp) -> None:
+                self.event_manager.put(ev.PartitionReassignmentIsrChange(tp))
+            self._isr_watches[tp] = watch
+        return watch
+
     def _broker_watch(self, broker_id: int) -> Callable[[], None]:
         watch = self._broker_watches.get(broker_id)
         if watch is None:
@@ -558,6 +567,7 @@ class KafkaController:
         self._zk_reassignments.clear()
         self._topic_watches.clear()
         self._broker_watches.clear()
+        self._isr_watches.clear()
         self.context.reset()
         self.log.info("Resigned")
 
@@ -1121,8 +1131,16 @@ class KafkaController:
         self._answer(event, out)
 
     async def _process_partition_reassignment_isr_change(self, event: ev.PartitionReassignmentIsrChange) -> None:
-        if self.is_active and event.partition in self.context.partitions_being_reassigned:
-            await self._maybe_complete_reassignment(event.partition)
+        tp = event.partition
+        self.log.debug("Partition %s being reassigned: ISR changed", tp)
+        if not self.is_active or tp not in self.context.partitions_being_reassigned:
+            self._isr_watches.pop(tp, None)
+            return
+        assignment = self.context.partition_full_replica_assignment(tp)
+        # Arm the watch before reading: a change between the read and the arming would be missed.
+        await self.zk.watch_partition_state(tp, self._reassignment_isr_watch(tp))
+        if await self._is_reassignment_complete(tp, assignment):
+            await self._on_partition_reassignment(tp, assignment)
 
     async def _maybe_complete_reassignment(self, tp: TopicPartition) -> None:
         assignment = self.context.partition_full_replica_assignment(tp)
@@ -1155,6 +1173,9 @@ class KafkaController:
                     await self._stop_removed_replicas(tp, unneeded)
         if reassignment.is_being_reassigned:
             ctx.partitions_being_reassigned.add(tp)
+            # Leaders that write ISRs to ZooKeeper themselves change the state znode when the targets
+            # catch up. Armed before the completeness read, so no change can slip in between.
+            await self.zk.watch_partition_state(tp, self._reassignment_isr_watch(tp))
         if not await self._is_reassignment_complete(tp, reassignment):
             await self._update_leader_epoch_and_send_request(tp, reassignment)
             await self.replica_state_machine.handle_state_changes(
@@ -1174,6 +1195,7 @@ class KafkaController:
         if tp in self._zk_reassignments:
             await self._remove_from_zk_reassignment({tp})
         ctx.partitions_being_reassigned.discard(tp)
+        self._isr_watches.pop(tp, None)
         self.log.info("Completed reassignment of partition %s to %s", tp, list(completed.replicas))
         self._send_update_metadata(ctx.live_or_shutting_down_broker_ids, [tp])
         if not any(p.topic == tp.topic for p in ctx.partitions_being_reassigned):

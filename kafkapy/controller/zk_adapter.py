@@ -165,6 +165,12 @@ class KafkaZkControllerAdapter:
     async def delete_preferred_replica_election(self, epoch_zk_version: int) -> None:
         await self.kz.delete_preferred_replica_election(epoch_zk_version)
 
+    async def watch_partition_state(self, partition: TopicPartition, watch: Watch) -> None:
+        path = znodes.TopicPartitionStateZNode.path(partition.topic, partition.partition)
+        w = self._watch("exists", path, watch)
+        if w is not None:
+            await self.kz.zk.exists(path, w)
+
     async def setup_feature_znode(self) -> None:
         """`/feature` enabled with no finalized features (2.7/2.8 define none); flip a disabled one."""
         current = await self.kz.get_feature()

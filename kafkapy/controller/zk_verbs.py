@@ -115,5 +115,8 @@ class ControllerZk(Protocol):
 
     async def get_broker_ids_from_log_dir_events(self, seqs: Iterable[str]) -> list[int]: ...
 
+    async def watch_partition_state(self, partition: TopicPartition, watch: Watch) -> None:
+        """Arm a data watch on the partition's state znode (reassignment progress, IBP < 2.7-IV2)."""
+
     async def setup_feature_znode(self) -> None:
         """Failover step 1: create `/feature` (enabled) or enable it (§2.15)."""

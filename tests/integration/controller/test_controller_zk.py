@@ -225,3 +225,40 @@ def test_session_expiry_resigns_and_the_other_broker_takes_over(zk_chroot: str, 
             await a.stop()
             await b.stop()
     run(main())
+
+
+def test_reassignment_completes_when_the_leader_writes_the_isr(zk_chroot: str) -> None:
+    async def main() -> None:
+        nodes = [await Node.start(zk_chroot, i) for i in range(3)]
+        other = await KafkaZkClient.connect(zk_chroot, session_timeout_ms=6000)
+        try:
+            for n in nodes:
+                await n.controller.startup()
+            active = next(n for n in nodes if n.controller.is_active)
+            admin = AdminZkClient(other)
+            await admin.create_topic_with_assignment("moving", {}, {0: [0, 1]})
+            tp = TopicPartition("moving", 0)
+            await eventually(lambda: tp in active.controller.context.partition_leadership_info, "the new partition")
+            assert await active.controller.alter_partition_reassignments({tp: [0, 1, 2]}) == {tp: None}
+            stored = await other.get_topic_assignment("moving")
+            assert stored.partitions[0].adding_replicas == (2,)
+            # The leader (pre-AlterIsr path) adds 2 to the ISR in ZooKeeper, without a notification.
+            state = await other.get_topic_partition_state(tp)
+            await other.conditional_update_partition_state(
+                tp, LeaderAndIsr(state.leader, state.leader_epoch, (0, 1, 2), state.controller_epoch, state.zk_version))
+            done: list = []
+
+            async def poll() -> None:
+                while True:
+                    a = (await other.get_topic_assignment("moving")).partitions[0]
+                    if not a.adding_replicas and a.replicas == (0, 1, 2):
+                        done.append(a)
+                        return
+                    await asyncio.sleep(0.02)
+            await asyncio.wait_for(poll(), 20)
+            assert await active.controller.list_partition_reassignments() == {}
+        finally:
+            for n in nodes:
+                await n.stop()
+            await other.close()
+    run(main())

@@ -240,6 +240,16 @@ class FakeZk:
         self.log_dir_events[f"{self._seq:010d}"] = broker_id
         self.fire("/log_dir_event_notification")
 
+    async def watch_partition_state(self, partition, watch) -> None:
+        self._arm(f"state:{partition}", watch)
+
+    def leader_writes_isr_quietly(self, tp: TopicPartition, isr) -> None:
+        """An ISR write without a notification (only the state znode watch sees it)."""
+        cur = self.states[tp]
+        self.states[tp] = LeaderAndIsr(cur.leader, cur.leader_epoch, tuple(isr), cur.controller_epoch,
+                                       cur.zk_version + 1)
+        self.fire(f"state:{tp}")
+
     async def setup_feature_znode(self) -> None:
         self.feature_enabled = True
 

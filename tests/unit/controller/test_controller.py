@@ -537,3 +537,22 @@ def test_enabling_unclean_election_on_a_topic_elects_out_of_sync_replica():
         assert h.controller.preferred_replica_imbalance_count == 1
         await h.controller.shutdown()
     run(scenario())
+
+
+def test_reassignment_completes_from_the_state_znode_watch():
+    async def scenario():
+        zk = cluster(1, 2, 3)
+        zk.create_topic("t", {0: [1, 2]})
+        h = Harness(zk)
+        await h.controller.startup()
+        await h.idle()
+        assert await h.controller.alter_partition_reassignments({T0: [1, 2, 3]}) == {T0: None}
+        zk.leader_writes_isr_quietly(T0, [1, 2])          # unrelated change: still waiting for 3
+        await h.idle()
+        assert zk.topics["t"].partitions[0].is_being_reassigned
+        zk.leader_writes_isr_quietly(T0, [1, 2, 3])
+        await h.idle()
+        assert zk.topics["t"].partitions[0] == ReplicaAssignment((1, 2, 3))
+        assert zk.states[T0].leader == 1
+        await h.controller.shutdown()
+    run(scenario())
