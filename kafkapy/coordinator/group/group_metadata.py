@@ -204,12 +204,10 @@ class GroupMetadata:
     def supports_protocols(self, protocol_type: str, protocols: Iterable[str]) -> bool:
         """Whether a member offering `protocols` of `protocol_type` may join."""
         names = set(protocols)
-        if not self.members and not self.pending_members:
+        if self.state is GroupState.EMPTY or not self.members:
             return bool(protocol_type) and bool(names)
         if self.protocol_type != protocol_type:
             return False
-        if not self.members:
-            return bool(names)
         return any(self._supported_protocols.get(n, 0) == len(self.members) for n in names)
 
     def candidate_protocols(self) -> set[str]:

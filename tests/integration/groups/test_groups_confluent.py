@@ -1,0 +1,187 @@
+"""confluent-kafka consumer groups against a kafkapy broker subprocess.
+
+Three consumers on a 6-partition topic must get disjoint assignments that cover every
+partition; a fourth joining, one closing (LeaveGroup) and one SIGKILLed in a subprocess
+(removed after its session timeout) each lead to a new complete, disjoint assignment. Records
+produced throughout are all consumed; consumers commit after processing, so a member that dies
+loses nothing (its uncommitted records are read again by the others).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+
+import pytest
+
+from kafkapy.testing.broker import BrokerProcess, create_topic, wait_for_leaders
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+PARTITIONS = 6
+SESSION_TIMEOUT_MS = 4000
+GROUP_OVERRIDES = {
+    "group.initial.rebalance.delay.ms": 0,
+    "group.min.session.timeout.ms": 1000,
+    "offsets.topic.num.partitions": 5,
+}
+
+
+@pytest.fixture(scope="module")
+def broker(zookeeper, tmp_path_factory):
+    chroot = f"{zookeeper.connect_string}/kafkapy-groups-{uuid.uuid4().hex[:10]}"
+    b = BrokerProcess(tmp_path_factory.mktemp("broker-groups"), chroot, broker_id=0, overrides=GROUP_OVERRIDES)
+    b.start()
+    yield b
+    code = b.stop()
+    assert code == 0, b.log_tail()
+
+
+def new_topic(broker: BrokerProcess, name: str, partitions: int = PARTITIONS) -> str:
+    topic = f"{name}-{uuid.uuid4().hex[:6]}"
+    create_topic(broker.zookeeper_connect, topic, partitions)
+    wait_for_leaders(broker.bootstrap, topic, partitions)
+    return topic
+
+
+def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for v in values:
+        while True:
+            try:
+                p.produce(topic, value=v, key=v)
+                break
+            except BufferError:
+                p.poll(0.1)
+    assert p.flush(30) == 0
+
+
+def consumer(bootstrap: str, group: str, topic: str, name: str):
+    from confluent_kafka import Consumer
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "client.id": name,
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                  "session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": 500,
+                  "topic.metadata.refresh.interval.ms": 2000})
+    c.subscribe([topic])
+    return c
+
+
+def poll_round(consumers: list, seen: set[bytes]) -> None:
+    for c in consumers:
+        msg = c.poll(0.05)
+        if msg is None:
+            continue
+        if msg.error():
+            continue
+        seen.add(msg.value())
+        c.commit(message=msg, asynchronous=False)
+
+
+def assignment_of(c) -> set[int]:
+    return {tp.partition for tp in c.assignment()}
+
+
+def wait_balanced(consumers: list, seen: set[bytes], expected_members: int, timeout_s: float = 60.0) -> list[set[int]]:
+    deadline = time.monotonic() + timeout_s
+    last: list[set[int]] = []
+    stable_since = None
+    while time.monotonic() < deadline:
+        poll_round(consumers, seen)
+        last = [assignment_of(c) for c in consumers]
+        union = set().union(*last)
+        disjoint = sum(len(a) for a in last) == len(union)
+        ok = union == set(range(PARTITIONS)) and disjoint and \
+            sum(1 for a in last if a) == min(expected_members, PARTITIONS)
+        if ok:
+            stable_since = stable_since or time.monotonic()
+            if time.monotonic() - stable_since > 1.0:
+                return last
+        else:
+            stable_since = None
+    raise AssertionError(f"no complete disjoint assignment over {expected_members} members: {last}")
+
+
+def drain(consumers: list, seen: set[bytes], want: set[bytes], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not want <= seen:
+        poll_round(consumers, seen)
+    missing = want - seen
+    assert not missing, f"{len(missing)} records never consumed, e.g. {sorted(missing)[:5]}"
+
+
+CHILD = textwrap.dedent("""
+    import sys
+    from confluent_kafka import Consumer
+    bootstrap, group, topic = sys.argv[1:4]
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "client.id": "doomed",
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                  "session.timeout.ms": %d, "heartbeat.interval.ms": 500})
+    c.subscribe([topic])
+    announced = False
+    while True:
+        c.poll(0.1)
+        if c.assignment() and not announced:
+            print("ASSIGNED", ",".join(str(tp.partition) for tp in c.assignment()), flush=True)
+            announced = True
+""" % SESSION_TIMEOUT_MS)
+
+
+def test_three_consumers_join_leave_and_die(broker: BrokerProcess) -> None:
+    topic = new_topic(broker, "grp")
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    produced: set[bytes] = set()
+    seen: set[bytes] = set()
+
+    def produce_more(n: int) -> None:
+        values = [b"v-%06d" % (len(produced) + i) for i in range(n)]
+        produce(broker.bootstrap, topic, values)
+        produced.update(values)
+
+    produce_more(600)
+    members = [consumer(broker.bootstrap, group, topic, f"c{i}") for i in range(3)]
+    try:
+        got = wait_balanced(members, seen, 3)
+        assert all(len(a) == 2 for a in got), got
+        drain(members, seen, produced)
+
+        # A fourth member joins.
+        members.append(consumer(broker.bootstrap, group, topic, "c3"))
+        produce_more(300)
+        wait_balanced(members, seen, 4)
+        drain(members, seen, produced)
+
+        # One leaves cleanly (LeaveGroup).
+        members.pop(0).close()
+        produce_more(300)
+        wait_balanced(members, seen, 3)
+        drain(members, seen, produced)
+
+        # One dies without leaving: a subprocess member SIGKILLed after it got partitions.
+        child = subprocess.Popen([sys.executable, "-c", CHILD, broker.bootstrap, group, topic],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            line = ""
+            os.set_blocking(child.stdout.fileno(), False)
+            while time.monotonic() < deadline and not line.startswith("ASSIGNED"):
+                poll_round(members, seen)
+                line = child.stdout.readline() or line
+            assert line.startswith("ASSIGNED"), "the subprocess member never got an assignment"
+            produce_more(300)   # some of these land on the doomed member's partitions
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        wait_balanced(members, seen, 3, timeout_s=90)
+        produce_more(300)
+        drain(members, seen, produced)
+    finally:
+        for c in members:
+            c.close()
+    assert produced <= seen
