@@ -244,11 +244,15 @@ class LocalCluster:
             host = self.network.gateway
         self.ensemble = ZooKeeperEnsemble(self.n_zookeepers, self.base_dir / "zookeeper",
                                           tick_time_ms=self.zookeeper_tick_ms, host=host)
-        self.ensemble.start(timeout_s=self._left(deadline))
+        # JVMs and Python brokers start side by side (brokers retry ZooKeeper until it serves):
+        # the slow parts, JVM start-up and Python imports, overlap.
+        for server in self.ensemble.servers:
+            server.launch()
         for broker_id in range(1, self.n_brokers + 1):
             self.brokers[broker_id] = self._make_broker(broker_id)
         for broker in self.brokers.values():
             broker.launch()
+        self.ensemble.wait_serving(self._left(deadline))
         for broker in self.brokers.values():
             broker.wait_started(self._left(deadline))
         self._zk = _ZkSession(self.zookeeper_connect)
