@@ -36,6 +36,7 @@ from kafkapy.protocol.records import (
     build_batch,
     build_message_set,
     iter_batches,
+    read_entry,
     records_of,
 )
 
@@ -237,9 +238,12 @@ def _clean_into(out: LogSegment, seg: LogSegment, offsets: dict[bytes, int], end
             continue
         if len(kept) == len(records):
             entry = memoryview(data)[info.position:info.end]
+            max_ts, shallow_last = info.max_timestamp, info.last_offset
         else:
             entry = _rewrite_entry(data, info, kept)
-        out.append(info.last_offset, info.max_timestamp, info.last_offset, entry)
+            rewritten = read_entry(entry, 0)  # its max timestamp is that of the records kept
+            max_ts, shallow_last = rewritten.max_timestamp, rewritten.last_offset
+        out.append(shallow_last, max_ts, shallow_last, entry)
 
 
 class LogCleaner:
