@@ -22,8 +22,10 @@ serve controller APIs (``handle_<api>(ctx, request, controller)``) are wired by 
 What a handler may use on ``broker``: ``config``, ``broker_id``, ``broker_epoch``,
 ``cluster_id``, ``clock``, ``tasks``, ``metadata_cache``, ``replica_manager``, ``log_manager``,
 ``zk_client`` (KafkaZkClient), ``admin_zk`` (AdminZkClient), ``controller``,
-``load_topic_configs(topics)``, ``log_config_for(topic)``, ``metadata_listeners`` (called with
-the partitions each UpdateMetadata deleted) and ``executor``.
+``load_topic_configs(topics)``, ``log_config_for(topic)``, ``topic_configs`` (topic -> overrides),
+``update_broker_defaults(props)``, ``metadata_listeners`` (called with the partitions each
+UpdateMetadata deleted) and ``executor``. Topic and broker config changes (``/config/changes``)
+are applied by the DynamicConfigManager that the config API modules start.
 
 uvloop is installed here only, through a loop factory (`new_event_loop`).
 """
@@ -54,7 +56,7 @@ from kafkapy.server.replica_manager import ReplicaManager
 from kafkapy.zk import errors as zk_errors
 from kafkapy.zk.admin_zk import AdminZkClient
 from kafkapy.zk.kafka_zk import KafkaZkClient
-from kafkapy.zk.znodes import BrokerInfo, ConfigEntityChangeNotificationSequenceZNode, ConfigType, EndPoint
+from kafkapy.zk.znodes import BrokerInfo, ConfigType, EndPoint
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +135,6 @@ class KafkaServer:
         self.advertised_endpoints: tuple[EndPoint, ...] = ()
         self._broker_defaults = {k: str(v) for k, v in config.originals().items() if v is not None}
         self._shutdown_requested = asyncio.Event()
-        self._last_config_change = -1
-        self._config_change_pending = False
-        self._config_change_task: asyncio.Task[Any] | None = None
         self._started = False
         self._shutting_down = False
         self._shutdown_done = asyncio.Event()
@@ -236,7 +235,6 @@ class KafkaServer:
         if self.controller is not None:
             await self.controller.startup()
         self._schedule_jobs()
-        self._on_config_changes()
 
     def _advertised_endpoints(self) -> tuple[EndPoint, ...]:
         bound = self.socket_server.bound_addresses
@@ -310,51 +308,9 @@ class KafkaServer:
         for topic in topics:
             self.topic_configs[topic] = await self.zk_client.get_entity_config(ConfigType.TOPIC, topic)
 
-    # -- dynamic topic configs (Kafka's DynamicConfigManager, topic entities) ------------------
-    def _on_config_changes(self, _event: Any = None) -> None:
-        """`/config/changes` changed (or startup / a new session): process new notifications."""
-        self._config_change_pending = True
-        if self._shutting_down or self.zk_client is None:
-            return
-        if self._config_change_task is None or self._config_change_task.done():
-            self._config_change_task = self.tasks.spawn("config-change-listener", self._config_change_loop())
-
-    async def _config_change_loop(self) -> None:
-        while self._config_change_pending and not self._shutting_down:
-            self._config_change_pending = False
-            children = await self.zk_client.get_config_change_notifications(watch=self._on_config_changes)
-            prefix = ConfigEntityChangeNotificationSequenceZNode.SEQUENCE_PREFIX
-            for child in children:
-                if not child.startswith(prefix):
-                    continue
-                seq = int(child[len(prefix):])
-                if seq <= self._last_config_change:
-                    continue
-                got = await self.zk_client.zk.get_or_none(ConfigEntityChangeNotificationSequenceZNode.path(
-                    child[len(prefix):]))
-                self._last_config_change = seq
-                if got is None:
-                    continue
-                try:
-                    entity = ConfigEntityChangeNotificationSequenceZNode.decode(got[0])
-                except ValueError as exc:
-                    self.logger.warning("Ignoring config change notification %s: %s", child, exc)
-                    continue
-                entity_type, _, name = entity.partition("/")
-                if entity_type == ConfigType.TOPIC and name:
-                    await self._reload_topic_config(name)
-
-    async def _reload_topic_config(self, topic: str) -> None:
-        overrides = await self.zk_client.get_entity_config(ConfigType.TOPIC, topic)
-        try:
-            config = LogConfig.from_props(overrides, self._broker_defaults)
-        except ValueError as exc:
-            self.logger.error("Invalid config override for topic %s: %s", topic, exc)
-            return
-        self.topic_configs[topic] = overrides
-        self.logger.info("Processing override for entityPath: topics/%s with config: %s", topic, overrides)
-        if self.log_manager is not None:
-            self.log_manager.update_topic_config(topic, config)
+    def update_broker_defaults(self, props: dict[str, Any]) -> None:
+        """New effective broker properties (dynamic broker configs): log configs derive from them."""
+        self._broker_defaults = {k: str(v) for k, v in props.items() if v is not None}
 
     def on_metadata_updated(self, deleted: list[TopicPartition]) -> None:
         for listener in self.metadata_listeners:
@@ -412,7 +368,6 @@ class KafkaServer:
     async def _register_and_reelect(self) -> None:
         self.logger.info("Re-registering broker in the new ZooKeeper session")
         await self._register_broker()
-        self._on_config_changes()
         if self.controller is not None:
             await self.controller.on_zk_session_reestablished()
 
