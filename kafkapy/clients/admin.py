@@ -20,7 +20,7 @@ from typing import Any
 
 from kafkapy.clients.errors import KafkaTimeoutError
 from kafkapy.clients.metadata import ClusterMetadata, KafkaClient, TopicMetadata
-from kafkapy.common.errors import ApiError, ErrorCode, error_for_code
+from kafkapy.common.errors import ApiError, ErrorCode, UnsupportedVersionError, error_for_code
 from kafkapy.common.types import TopicPartition
 from kafkapy.protocol.api_keys import ApiKey
 from kafkapy.protocol.messages import get_api
@@ -125,6 +125,14 @@ class AdminClient:
         await self.client.close()
 
     # ---- helpers ---------------------------------------------------------------------
+    async def _send(self, node: int | None, api_key: int, request: Any) -> Any:
+        conn = await (self.client.any_connection() if node is None else self.client.connection(node))
+        try:
+            version = conn.negotiated_version(api_key)
+        except UnsupportedVersionError:
+            raise UnsupportedVersionError(f"The broker does not support {ApiKey(api_key).name}") from None
+        return await conn.send(api_key, request, version)
+
     async def _metadata(self, topics: Iterable[str] | None = None) -> ClusterMetadata:
         return await self.client.refresh_metadata(topics, allow_auto_topic_creation=False)
 
@@ -139,7 +147,7 @@ class AdminClient:
     async def _to_controller(self, api_key: int, request: Any) -> Any:
         """Send to the controller, retrying once on NOT_CONTROLLER responses is left to callers."""
         node = await self._controller()
-        return await self.client.send(node, api_key, request)
+        return await self._send(node, api_key, request)
 
     # ---- topics ------------------------------------------------------------------------
     async def list_topics(self, include_internal: bool = True) -> list[str]:
@@ -226,7 +234,7 @@ class AdminClient:
             req = spec.request(resources=[res_cls(resource_type=int(r.type), resource_name=r.name,
                                                   configuration_keys=None) for r in rs],
                                include_synonyms=include_synonyms)
-            resp = await self.client.send(node, ApiKey.DESCRIBE_CONFIGS, req)
+            resp = await self._send(node, ApiKey.DESCRIBE_CONFIGS, req)
             for res in resp.results:
                 key = ConfigResource(ConfigResourceType(res.resource_type), res.resource_name)
                 err = error_from(res.error_code, res.error_message)
@@ -258,7 +266,7 @@ class AdminClient:
             req = spec.request(resources=[res_cls(resource_type=int(r.type), resource_name=r.name,
                                                   configs=[cfg_cls(name=k, value=v) for k, v in configs[r].items()])
                                           for r in rs], validate_only=validate_only)
-            resp = await self.client.send(node, ApiKey.ALTER_CONFIGS, req)
+            resp = await self._send(node, ApiKey.ALTER_CONFIGS, req)
             for res in resp.responses:
                 out[ConfigResource(ConfigResourceType(res.resource_type), res.resource_name)] = \
                     error_from(res.error_code, res.error_message)
@@ -280,7 +288,7 @@ class AdminClient:
                                                   configs=[cfg_cls(name=k, config_operation=int(op), value=v)
                                                            for k, v, op in configs[r]])
                                           for r in rs], validate_only=validate_only)
-            resp = await self.client.send(node, ApiKey.INCREMENTAL_ALTER_CONFIGS, req)
+            resp = await self._send(node, ApiKey.INCREMENTAL_ALTER_CONFIGS, req)
             for res in resp.responses:
                 out[ConfigResource(ConfigResourceType(res.resource_type), res.resource_name)] = \
                     error_from(res.error_code, res.error_message)
@@ -344,7 +352,7 @@ class AdminClient:
                 by_topic.setdefault(tp.topic, []).append(p_cls(partition_index=tp.partition, offset=offsets[tp]))
             req = spec.request(topics=[t_cls(name=t, partitions=ps) for t, ps in by_topic.items()],
                                timeout_ms=timeout_ms or self.request_timeout_ms)
-            resp = await self.client.send(node, ApiKey.DELETE_RECORDS, req)
+            resp = await self._send(node, ApiKey.DELETE_RECORDS, req)
             for t in resp.topics:
                 for p in t.partitions:
                     tp = TopicPartition(t.name, p.partition_index)
@@ -364,7 +372,7 @@ class AdminClient:
                           for t in topics if t in md.topics]
         out: dict[int, dict[str, LogDirInfo]] = {}
         for b in ids:
-            resp = await self.client.send(b, ApiKey.DESCRIBE_LOG_DIRS, spec.request(topics=req_topics))
+            resp = await self._send(b, ApiKey.DESCRIBE_LOG_DIRS, spec.request(topics=req_topics))
             dirs: dict[str, LogDirInfo] = {}
             for r in resp.results:
                 reps = {TopicPartition(t.name, p.partition_index): ReplicaInfo(p.partition_size, p.offset_lag,
