@@ -42,7 +42,7 @@ import time
 from typing import Any, Callable
 
 from kafkapy.common.clock import SYSTEM_CLOCK, Clock
-from kafkapy.common.errors import ErrorCode
+from kafkapy.common.errors import ApiError, ErrorCode
 from kafkapy.common.tasks import TaskSupervisor
 from kafkapy.common.types import TopicPartition
 from kafkapy.log.checkpoint import META_PROPERTIES_FILE, BrokerMetadataCheckpoint
@@ -203,11 +203,14 @@ class KafkaServer:
 
         # Logs: topic configs first (the loader builds each log's LogConfig), recovery off the loop.
         self.topic_configs = await self.admin_zk.fetch_all_topic_configs()
-        self.log_manager = LogManager(
-            list(cfg.log_dirs), self.log_config_for(None), topic_config=self.log_config_for,
-            broker_id=self.broker_id, cluster_id=self.cluster_id, clock_ms=self.clock.now_ms,
-            cleaner_enabled=bool(cfg.get("log.cleaner.enable")),
-            file_delete_delay_ms=int(cfg.get("log.segment.delete.delay.ms")))
+        try:
+            self.log_manager = LogManager(
+                list(cfg.log_dirs), self.log_config_for(None), topic_config=self.log_config_for,
+                broker_id=self.broker_id, cluster_id=self.cluster_id, clock_ms=self.clock.now_ms,
+                cleaner_enabled=bool(cfg.get("log.cleaner.enable")),
+                file_delete_delay_ms=int(cfg.get("log.segment.delete.delay.ms")))
+        except (ApiError, OSError) as exc:   # another broker holds the dirs, inconsistent meta.properties...
+            raise FatalStartupError(str(exc)) from exc
         await self.log_manager.startup(self.executor)
 
         # Network, replica manager, handlers.

@@ -375,3 +375,22 @@ def test_topic_config_change_applies_to_live_logs(zk_chroot: str, tmp_path: Path
         assert "Processing override for entityPath: topics/cfg" in broker.read_log()
     finally:
         assert broker.stop() == 0
+
+
+def test_log_dirs_in_use_is_one_fatal_line(zk_chroot: str, tmp_path: Path) -> None:
+    first = BrokerProcess(tmp_path / "b", zk_chroot, broker_id=0).start()
+    try:
+        second = BrokerProcess(tmp_path / "b2", zk_chroot, broker_id=0,
+                               overrides={"log.dirs": str(first.data_dir)})
+        second.launch()
+        assert second.proc.wait(60) == 1
+        out = second.read_log()
+        assert "Fatal error during KafkaServer startup" in out and "lock" in out, out
+        assert "Traceback" not in out
+        # a different broker id on the same data: the meta.properties check speaks first
+        third = BrokerProcess(tmp_path / "b3", zk_chroot, broker_id=5, overrides={"log.dirs": str(first.data_dir)})
+        third.launch()
+        assert third.proc.wait(60) == 1
+        assert "doesn't match stored broker.id Some(0) in meta.properties" in third.read_log()
+    finally:
+        assert first.stop() == 0
