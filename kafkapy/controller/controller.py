@@ -118,7 +118,6 @@ class KafkaController:
             ev.Startup: self._process_startup,
             ev.ControllerChange: self._process_controller_change,
             ev.Reelect: self._process_reelect,
-            ev.ControllerMovedTrigger: self._process_controller_change,
             ev.Expire: self._process_expire,
             ev.RegisterBrokerAndReelect: self._process_register_broker_and_reelect,
             ev.BrokerChange: self._process_broker_change,

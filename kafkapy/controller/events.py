@@ -20,7 +20,7 @@ __all__ = [
     "IsrChangeNotification", "ReplicaLeaderElection", "ZkPartitionReassignment", "ApiPartitionReassignment",
     "ListPartitionReassignments", "PartitionReassignmentIsrChange", "ControlledShutdown",
     "AutoPreferredReplicaLeaderElection", "TopicDeletionStopReplicaResponseReceived",
-    "LeaderAndIsrResponseReceived", "ShutdownEventThread", "ControllerMovedTrigger", "AlterIsrReceived",
+    "LeaderAndIsrResponseReceived", "ShutdownEventThread", "AlterIsrReceived",
     "LogDirEventNotification", "TopicUncleanLeaderElectionEnable",
 ]
 
@@ -87,12 +87,6 @@ class ControllerChange(ControllerEvent):
 
 @dataclass
 class Reelect(ControllerEvent):
-    state = ControllerState.CONTROLLER_CHANGE
-
-
-@dataclass
-class ControllerMovedTrigger(ControllerEvent):
-    """Raised internally when an epoch-checked write failed: resign, then look again."""
     state = ControllerState.CONTROLLER_CHANGE
 
 
