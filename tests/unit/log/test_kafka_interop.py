@@ -13,6 +13,8 @@ from kafkapy.log.manager import LogManager
 
 from .helpers import FakeClock, all_records, batch
 
+pytestmark = pytest.mark.slow  # starts a JVM per check (a few seconds)
+
 _OFFSET_LINE = re.compile(r"^\| offset: (\d+) .*isValid: (\w+)")
 _INDEX_LINE = re.compile(r"^offset: (\d+) position: (\d+)$")
 _TIME_LINE = re.compile(r"^timestamp: (\d+) offset: (\d+)$")
