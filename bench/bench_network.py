@@ -3,6 +3,8 @@
     .venv/bin/python bench/bench_network.py                # everything
     .venv/bin/python bench/bench_network.py produce fetch  # chosen parts
 
+baseline: what this machine does right now without kafkapy code (a BufferedProtocol that only
+         counts bytes; a blocking os.sendfile loop), to read the other figures against.
 produce: the client pipelines N produce-like frames (16 KiB, 1 MiB, and 100 B) and reads the small
          acks the trivial handler returns; prints MB/s and requests/s.
 fetch:   each request is answered with a 64 MiB FileRegion of a cached file; compares
@@ -54,12 +56,14 @@ class FetchHandler:
 
 # ---------------------------------------------------------------------------- client side
 
+_RECV_BUF = memoryview(bytearray(4 * 1024 * 1024))
+
+
 def _recv_exact_count(sock: socket.socket, total: int) -> None:
-    buf = bytearray(4 * 1024 * 1024)
-    view = memoryview(buf)
+    view = _RECV_BUF
     got = 0
     while got < total:
-        n = sock.recv_into(view, min(len(buf), total - got))
+        n = sock.recv_into(view, min(len(view), total - got))
         if n == 0:
             raise ConnectionError(f"server closed after {got} of {total} bytes")
         got += n
@@ -113,10 +117,20 @@ def client_fetch(port: int, region_size: int, count: int, inflight: int) -> dict
             "MB_per_s": count * response_size / elapsed / 1e6}
 
 
+def client_sink(port: int, total: int) -> dict[str, Any]:
+    sock = socket.create_connection(("127.0.0.1", port))
+    _recv_exact_count(sock, total)
+    return {}
+
+
 def client_main(argv: list[str]) -> None:
     kind = argv[0]
     port = int(argv[1])
-    if kind == "produce":
+    if kind == "stream":
+        result = client_stream(port, int(argv[2]))
+    elif kind == "sink":
+        result = client_sink(port, int(argv[2]))
+    elif kind == "produce":
         result = client_produce(port, int(argv[2]), int(argv[3]))
     else:
         result = client_fetch(port, int(argv[2]), int(argv[3]), int(argv[4]))
@@ -191,16 +205,108 @@ def bench_fetch(repeat: int) -> None:
             os.close(fd)
 
 
+class _SinkProtocol(asyncio.BufferedProtocol):
+    """Baseline: receives into one buffer and counts bytes, no framing, no responses."""
+
+    def __init__(self, total: int) -> None:
+        self.buf = memoryview(bytearray(1024 * 1024))
+        self.total = total
+        self.got = 0
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.buf
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.got += nbytes
+        if self.got >= self.total:
+            self.transport.write(b"x")
+
+
+def client_stream(port: int, total: int) -> dict[str, Any]:
+    sock = socket.create_connection(("127.0.0.1", port))
+    chunk = b"p" * (4 * 1024 * 1024)
+    t0 = time.perf_counter()
+    for _ in range(total // len(chunk)):
+        sock.sendall(chunk)
+    sock.recv(1)
+    return {"seconds": time.perf_counter() - t0, "MB_per_s": total / (time.perf_counter() - t0) / 1e6}
+
+
+async def _baseline_receive(total: int) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: _SinkProtocol(total), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(sys.executable, __file__, "--client", "stream", str(port),
+                                                str(total), stdout=subprocess.PIPE)
+    cpu0 = time.process_time()
+    out, _ = await proc.communicate()
+    cpu = time.process_time() - cpu0
+    server.close()
+    result = json.loads(out)
+    result["server_cpu_s"] = cpu
+    return result
+
+
+def _baseline_sendfile(fd: int, size: int, count: int) -> dict[str, Any]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    proc = subprocess.Popen([sys.executable, __file__, "--client", "sink", str(listener.getsockname()[1]),
+                             str(size * count)], stdout=subprocess.PIPE)
+    conn, _ = listener.accept()
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    for _ in range(count):
+        off = 0
+        while off < size:
+            off += os.sendfile(conn.fileno(), fd, off, size - off)
+    proc.communicate()
+    elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    conn.close()
+    listener.close()
+    return {"MB_per_s": size * count / elapsed / 1e6, "server_cpu_s": cpu}
+
+
+def bench_baseline(repeat: int) -> None:
+    total = 4 << 30
+    print("== baselines on this machine now (no kafkapy code)")
+    best = min((asyncio.run(_baseline_receive(total)) for _ in range(repeat)), key=lambda r: r["server_cpu_s"])
+    print(f"  raw BufferedProtocol receive (stdlib loop): {best['MB_per_s']:9.1f} MB/s, "
+          f"{total / best['server_cpu_s'] / 1e6:.0f} MB per CPU-s")
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        best = min((runner.run(_baseline_receive(total)) for _ in range(repeat)), key=lambda r: r["server_cpu_s"])
+    print(f"  raw BufferedProtocol receive (uvloop):      {best['MB_per_s']:9.1f} MB/s, "
+          f"{total / best['server_cpu_s'] / 1e6:.0f} MB per CPU-s")
+    size = 64 * 1024 * 1024
+    with tempfile.NamedTemporaryFile(prefix="bench-segment-", dir="/tmp") as f:
+        f.write(os.urandom(1024 * 1024) * 64)
+        f.flush()
+        fd = os.open(f.name, os.O_RDONLY)
+        try:
+            best = min((_baseline_sendfile(fd, size, 32) for _ in range(repeat)), key=lambda r: r["server_cpu_s"])
+        finally:
+            os.close(fd)
+    print(f"  blocking os.sendfile loop:                  {best['MB_per_s']:9.1f} MB/s, "
+          f"{size * 32 / best['server_cpu_s'] / 1e6:.0f} MB per CPU-s")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--client":
         client_main(sys.argv[2:])
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("parts", nargs="*", help="produce and/or fetch (default: both)")
+    ap.add_argument("parts", nargs="*", help="baseline, produce and/or fetch (default: all)")
     ap.add_argument("--repeat", type=int, default=3,
                     help="runs per case; the one with the least server CPU is printed")
     args = ap.parse_args()
-    args.parts = args.parts or ["produce", "fetch"]
+    args.parts = args.parts or ["baseline", "produce", "fetch"]
+    if "baseline" in args.parts:
+        bench_baseline(args.repeat)
     if "produce" in args.parts:
         bench_produce(args.repeat)
     if "fetch" in args.parts:

@@ -494,7 +494,18 @@ def test_file_region_to_a_slow_reader(mode: str, data_file: Any, monkeypatch: py
         assert rid == 5 and body == handler.big + expected_region + b"END"
         if mode == "sendfile":
             assert conn.send_waits > 0  # EAGAIN happened and was waited out
-            assert drain_waits and all(n > 0 for n in drain_waits)  # the region waited for the 3 MiB
+        # A response still sitting in the transport's buffer (below its high-water mark, so
+        # reading goes on) when a region comes: sendfile must wait until it has drained.
+        mid = os.urandom(900 * 1024)
+        writer.write(req(6, b"E", mid))
+        await until(lambda: 6 in handler.seen, "request 6")
+        writer.write(req(7, b"F"))
+        await until(lambda: 7 in handler.seen, "request 7")
+        if mode == "sendfile":
+            assert drain_waits and all(n > 0 for n in drain_waits)
+        assert await read_response(reader) == (6, mid)
+        rid, body = await read_response(reader)
+        assert rid == 7 and body[:-3] == expected_region
         writer.close()
         await server.shutdown(1000)
 
