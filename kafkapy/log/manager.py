@@ -341,8 +341,18 @@ class LogManager:
                 out.setdefault(d, {})[tp] = lg
         return out
 
+    def flush_rolled_segments(self) -> int:
+        """fsync segments that rolled since the last flush (Kafka flushes them right after a roll) (*blocking*)."""
+        n = 0
+        for lg in list(self._logs.values()):
+            active_base = lg.active_segment.base_offset
+            if lg.recovery_point < active_base and lg.flush(active_base):
+                n += 1
+        return n
+
     def checkpoint_recovery_offsets(self) -> None:
-        """Write recovery-point-offset-checkpoint in every dir (*blocking*)."""
+        """Flush rolled segments, then write recovery-point-offset-checkpoint in every dir (*blocking*)."""
+        self.flush_rolled_segments()
         for d, logs in self._by_dir().items():
             OffsetCheckpointFile(os.path.join(d, RECOVERY_POINT_CHECKPOINT_FILE)).write(
                 {tp: lg.recovery_point for tp, lg in logs.items()}, self._sync)

@@ -83,6 +83,20 @@ def test_startup_in_executor_recovers_unclean_logs(tmp_path):
     lm2.shutdown()
 
 
+def test_recovery_point_follows_rolls(tmp_path):
+    clock = FakeClock()
+    lm = manager([tmp_path], clock)
+    lm.load_logs()
+    lg = lm.get_or_create_log(TopicPartition("t", 0))
+    for _ in range(40):
+        lg.append_as_leader(batch(1, value_size=200), 0)
+    assert lg.num_segments > 2 and lg.recovery_point == 0
+    lm.checkpoint_recovery_offsets()
+    assert lg.recovery_point == lg.active_segment.base_offset
+    assert f"t 0 {lg.recovery_point}" in (tmp_path / "recovery-point-offset-checkpoint").read_text()
+    lm.shutdown()
+
+
 def test_directory_lock_and_identity(tmp_path):
     clock = FakeClock()
     lm = manager([tmp_path], clock)
