@@ -353,6 +353,7 @@ class LogCleaner:
                     lg.local.schedule_delete(old)
                 cleaned.change_file_suffixes(SWAP_FILE_SUFFIX, "")
                 segments.add(cleaned)
+            lg.invalidate_offset_metadata()
             self._checkpoints[tp] = result.end_offset
             s = result.stats
             log.info("Cleaned log %s (offsets %d..%d): %d segments, %d bytes read, %d written, "

@@ -97,6 +97,7 @@ class Log:
         hw = loaded.next_offset_metadata.message_offset if high_watermark is None else high_watermark
         self._high_watermark = min(max(hw, self._log_start_offset), self.log_end_offset)
         self._compute_fast_path()
+        self._offset_metadata_cache: LogOffsetMetadata | None = None
         log.info("Loaded log %s with %d segments, log start offset %d and log end offset %d in %.0f ms"
                  "%s", self.name, len(segments), self._log_start_offset, self.log_end_offset,
                  (time.monotonic() - start) * 1000,
@@ -182,7 +183,18 @@ class Log:
         return False
 
     def offset_metadata(self, offset: int) -> LogOffsetMetadata:
-        return self.local.offset_metadata(offset)
+        """Where ``offset`` sits on disk; the last answer is cached (delayed fetches ask for the HW often)."""
+        cached = self._offset_metadata_cache
+        if cached is not None and cached.message_offset == offset:
+            return cached
+        meta = self.local.offset_metadata(offset)
+        if offset < self.local.log_end_offset:
+            self._offset_metadata_cache = meta
+        return meta
+
+    def invalidate_offset_metadata(self) -> None:
+        """Positions moved (truncation, compaction): forget the cached offset metadata."""
+        self._offset_metadata_cache = None
 
     # -- appends ----------------------------------------------------------------------------
     def _compute_fast_path(self) -> None:
@@ -328,6 +340,7 @@ class Log:
             self.truncate_fully_and_start_at(target_offset)
             return True
         self.local.truncate_to(target_offset)
+        self._offset_metadata_cache = None
         self.leader_epoch_cache.truncate_from_end(self.log_end_offset)
         self._log_start_offset = min(self._log_start_offset, self.log_end_offset)
         self._high_watermark = min(self._high_watermark, self.log_end_offset)
@@ -336,6 +349,7 @@ class Log:
     def truncate_fully_and_start_at(self, new_offset: int) -> None:
         log.info("Truncating %s fully and starting at offset %d", self.name, new_offset)
         self.local.truncate_fully_and_start_at(new_offset)
+        self._offset_metadata_cache = None
         self.leader_epoch_cache.clear_and_flush()
         self._log_start_offset = new_offset
         self._high_watermark = new_offset

@@ -367,3 +367,26 @@ def test_follower_replicates_leader_bytes_exactly(tmp_path):
     check_log_invariants(follower)
     leader.close()
     follower.close()
+
+
+def test_offset_metadata_positions(tmp_path):
+    log = open_log(tmp_path / "t-0")
+    for i in range(30):
+        log.append_as_leader(batch(2, value_size=60), 0)
+    for off in (0, 1, 7, 30, 59):
+        meta = log.offset_metadata(off)
+        seg = log.local.segments.floor_segment(off)
+        assert meta.segment_base_offset == seg.base_offset
+        holder = next(h for h in seg.headers() if h.last_offset >= off)
+        assert meta.relative_position_in_segment == holder.position
+        assert log.offset_metadata(off) == meta  # cached answer is the same
+    end = log.log_end_offset_metadata
+    assert (end.message_offset, end.segment_base_offset, end.relative_position_in_segment) == \
+        (60, log.active_segment.base_offset, log.active_segment.size)
+    log.offset_metadata(50)
+    log.truncate_to(50)
+    log.append_as_leader(batch(2, value_size=10), 0)
+    seg = log.local.segments.floor_segment(51)
+    holder = next(h for h in seg.headers() if h.last_offset >= 51)
+    assert log.offset_metadata(51).relative_position_in_segment == holder.position
+    log.close()
