@@ -106,11 +106,18 @@ def _used_subnets() -> set[int]:
 
 
 _LIVE: "weakref.WeakSet[ClusterNetwork]" = weakref.WeakSet()
+# Subnets of destroyed networks keep an `unreachable` route until this process exits, so a client
+# still retrying a vanished broker gets "no route" instead of its packets taking the default route
+# off the machine.
+_FENCED: set[str] = set()
 
 
 def _destroy_leftovers() -> None:
     for network in list(_LIVE):
         network.destroy()
+    for subnet in sorted(_FENCED):
+        _ip("route", "del", "unreachable", subnet, check=False)
+    _FENCED.clear()
 
 
 atexit.register(_destroy_leftovers)
@@ -160,6 +167,9 @@ class ClusterNetwork:
             raise NetnsCommandError("no free /24 left in 198.18.0.0/15")
         n = random.choice(free)
         self.subnet = ipaddress.ip_network(f"{SUPERNET.network_address + (n << 8)}/24")
+        if str(self.subnet) in _FENCED:      # ours, from an earlier network of this process
+            _ip("route", "del", "unreachable", str(self.subnet), check=False)
+            _FENCED.discard(str(self.subnet))
         _LIVE.add(self)
         self._created = True
         try:
@@ -236,6 +246,9 @@ class ClusterNetwork:
         # Deleting the hub destroys the peer, which takes the root end with it; be sure anyway.
         if _ip("link", "show", self.root_link, check=False).returncode == 0:
             _ip("link", "del", self.root_link, check=False)
+        if self.subnet is not None and _ip("route", "replace", "unreachable", str(self.subnet),
+                                           check=False).returncode == 0:
+            _FENCED.add(str(self.subnet))
         log.info("network %s removed", self.subnet)
 
     def __enter__(self) -> "ClusterNetwork":

@@ -33,10 +33,14 @@ def produce(bootstrap: str, topic: str, n: int, *, acks: str = "all", start: int
             delivered.append(int(msg.key()))
         else:
             errors.append(err)
-    for i in range(start, start + n):
-        producer.produce(topic, key=str(i).encode(), value=b"v%d" % i, on_delivery=on_delivery)
-        producer.poll(0)
-    assert producer.flush(60) == 0, "records still in flight after 60 s"
+    try:
+        for i in range(start, start + n):
+            producer.produce(topic, key=str(i).encode(), value=b"v%d" % i, on_delivery=on_delivery)
+            producer.poll(0)
+        left = producer.flush(60)
+    finally:
+        producer.purge()         # nothing keeps retrying after a failed test
+    assert left == 0, f"{left} records still in flight after 60 s"
     assert not errors, f"delivery errors: {errors[:5]}"
     return delivered
 
