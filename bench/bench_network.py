@@ -7,8 +7,9 @@ baseline: what this machine does right now without kafkapy code (a BufferedProto
          counts bytes; a blocking os.sendfile loop), to read the other figures against.
 produce: the client pipelines N produce-like frames (16 KiB, 1 MiB, and 100 B) and reads the small
          acks the trivial handler returns; prints MB/s and requests/s.
-fetch:   each request is answered with a 64 MiB FileRegion of a cached file; compares
-         region_send_mode=sendfile with pread (+ transport.write); prints MB/s.
+fetch:   each request is answered with a FileRegion (64 KiB, 1 MiB, 64 MiB) of a cached file;
+         compares the default (regions <= 64 KiB read and coalesced, sendfile above), sendfile
+         only, pread + transport.write only, and always inlined; prints MB/s and server CPU.
 The server runs on uvloop in this process; the client is a plain blocking-socket process
 (sender thread + receiver), so both cores are busy. Compare with STYLE.md: ~5 GB/s receive of
 1 MiB frames, ~2 GB/s at 16 KiB, sendfile ~8 GB/s, read+send ~4.4 GB/s.
@@ -188,11 +189,18 @@ def bench_fetch(repeat: int) -> None:
                                                  (file_size, 32, 2)):
                 print(f"== fetch-like: {count} x {region_size >> 10} KiB FileRegion responses, "
                       f"{inflight} in flight")
-                for mode in ("sendfile", "pread"):
+                configs = {
+                    "default": SocketServerConfig(),  # inline up to 64 KiB, sendfile above
+                    "sendfile": SocketServerConfig(region_send_mode="sendfile", inline_region_max_bytes=0),
+                    "pread": SocketServerConfig(region_send_mode="pread", inline_region_max_bytes=0),
+                    "inline": SocketServerConfig(inline_region_max_bytes=1 << 30),
+                }
+                for mode, config in configs.items():
+                    if mode == "inline" and region_size > 4 * 1024 * 1024:
+                        continue
                     best: dict[str, Any] | None = None
                     for _ in range(repeat):
-                        r = run(FetchHandler(FileRegion(fd, 0, region_size)),
-                                SocketServerConfig(region_send_mode=mode),
+                        r = run(FetchHandler(FileRegion(fd, 0, region_size)), config,
                                 ["fetch", str(region_size), str(count), str(inflight)])
                         if best is None or r["server_cpu_s"] < best["server_cpu_s"]:
                             best = r

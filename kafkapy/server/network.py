@@ -12,9 +12,13 @@ One `SocketServer` owns one asyncio server per listener. Every accepted socket g
   coalesced into one write; a response still being computed holds back the ones behind it;
 * stops reading while too many responses are pending or the writer is blocked (slow reader),
   and resumes once they drain;
-* sends `FileRegion` chunks with `os.sendfile` on the socket once the transport's own buffer
-  is empty (or with pread + write, a measured fallback), waiting for writability on a
-  duplicate descriptor so the loop never blocks;
+* sends `FileRegion` chunks without blocking the loop: regions up to
+  `inline_region_max_bytes` (64 KiB) are pread and coalesced with the bytes around them (one
+  write: cheaper than write + sendfile at that size); larger ones go out with `os.sendfile` on
+  the socket once the transport's own buffer is empty, the bytes before them with `os.writev`,
+  and a full socket is waited out on a duplicate descriptor (`loop.add_writer`). The
+  `region_send_mode="pread"` fallback copies through the transport instead (about twice the
+  CPU per byte; bench/bench_network.py);
 * closes itself after `connections.max.idle.ms` without traffic.
 
 Frame ownership: the memoryview passed to the handler stays valid for as long as anything
