@@ -636,6 +636,8 @@ class Connection(asyncio.BufferedProtocol):
 
     def _write_direct(self, batch: list[Any]) -> bool:
         """writev `batch` to the socket (transport buffer empty); False if the rest must wait."""
+        if len(batch) > 64:  # stay far below IOV_MAX; these are headers and small responses
+            batch = [b"".join(batch)]
         try:
             n = os.writev(self._sock_fd, batch)
         except BlockingIOError:

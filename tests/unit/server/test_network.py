@@ -512,6 +512,26 @@ def test_file_region_to_a_slow_reader(mode: str, data_file: Any, monkeypatch: py
     run(main, loop_factory=loop_factory)
 
 
+def test_many_small_responses_then_a_large_region(data_file: Any) -> None:
+    fd, data = data_file
+
+    async def main() -> None:
+        handler = ScriptedHandler()
+        handler.region = FileRegion(fd, 5, 1024 * 1024)
+        server = await started(handler)
+        reader, writer = await connect(server)
+        # 600 small responses coalesced in front of a region: one writev must not exceed IOV_MAX.
+        writer.write(b"".join(req(i, b"E", b"s") for i in range(600)) + req(600, b"F"))
+        for i in range(600):
+            assert await read_response(reader) == (i, b"s")
+        rid, body = await read_response(reader)
+        assert rid == 600 and body == data[5:5 + 1024 * 1024] + b"END"
+        writer.close()
+        await server.shutdown(1000)
+
+    run(main)
+
+
 def test_small_regions_are_inlined_and_ordered(tmp_path: Any) -> None:
     path = tmp_path / "small.log"
     path.write_bytes(bytes(range(256)) * 16)
