@@ -4,10 +4,10 @@ cleaned log sees the last committed offsets."""
 from __future__ import annotations
 
 import asyncio
-
-import pytest
 from dataclasses import dataclass
 from typing import Any, Callable
+
+import pytest
 
 from kafkapy.common.clock import ManualClock
 from kafkapy.common.types import TopicPartition
