@@ -1,19 +1,37 @@
-# kafkapy broker (and, on a base image with Java and ZooKeeper, a ZooKeeper node).
-# Build offline from a local wheelhouse:  pip download -d wheelhouse --only-binary=:all: -r requirements.txt
+# kafkapy: one image for a broker and, on a base image with Java and ZooKeeper
+# (kafkapy-base:bookworm, see shared/scripts), a ZooKeeper node.
+#
+#   docker build -t kafkapy .                                              # dependencies from PyPI
+#   pip download -d wheelhouse --only-binary=:all: -r requirements.txt     # or offline, from a wheelhouse:
+#   docker build --build-arg BASE_IMAGE=kafkapy-base:bookworm -t kafkapy:test .
+#   (scripts/ci-docker.sh does the latter with a small build context)
+#
+#   docker run -e KAFKA_ZOOKEEPER_CONNECT=zk:2181 -e KAFKA_BROKER_ID=1 kafkapy            # broker
+#   docker run -e ZOO_MY_ID=1 kafkapy zookeeper                                           # ZooKeeper
+# Broker settings: any KAFKA_* variable becomes a property (KAFKA_ADVERTISED_LISTENERS ->
+# advertised.listeners); see docker/env_config.py. Data in /var/lib/kafkapy/data.
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 COPY requirements.txt /tmp/requirements.txt
 COPY wheelhouse/ /tmp/wheelhouse/
 RUN python3 -m venv /opt/venv \
  && if ls /tmp/wheelhouse/*.whl >/dev/null 2>&1; \
-    then /opt/venv/bin/pip install --no-index --find-links /tmp/wheelhouse -r /tmp/requirements.txt; \
-    else /opt/venv/bin/pip install -r /tmp/requirements.txt; fi \
- && rm -rf /tmp/wheelhouse
-ENV PATH=/opt/venv/bin:$PATH
+    then /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheelhouse -r /tmp/requirements.txt; \
+    else /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt; fi \
+ && rm -rf /tmp/wheelhouse /tmp/requirements.txt \
+ && mkdir -p /var/lib/kafkapy/data /var/lib/kafkapy/logs
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/opt/kafkapy \
+    PYTHONUNBUFFERED=1 \
+    KAFKAPY_HOME=/opt/kafkapy \
+    LOG_DIR=/var/lib/kafkapy/logs
 WORKDIR /opt/kafkapy
-COPY kafkapy/ /opt/kafkapy/kafkapy/
-COPY bin/ /opt/kafkapy/bin/
 COPY config/ /opt/kafkapy/config/
-ENV PYTHONPATH=/opt/kafkapy
-EXPOSE 9092
-CMD ["bin/kafka-server-start.sh", "config/server.properties"]
+COPY bin/ /opt/kafkapy/bin/
+COPY docker/ /opt/kafkapy/docker/
+COPY kafkapy/ /opt/kafkapy/kafkapy/
+RUN chmod +x /opt/kafkapy/docker/entrypoint.sh /opt/kafkapy/bin/*.sh \
+ && python3 -m compileall -q /opt/kafkapy/kafkapy
+EXPOSE 9092 2181
+ENTRYPOINT ["/opt/kafkapy/docker/entrypoint.sh"]
+CMD ["broker"]
