@@ -631,6 +631,30 @@ def test_idle_connections_are_reaped_by_the_clock() -> None:
     run(main)
 
 
+def test_a_connection_waiting_for_its_response_is_not_idle() -> None:
+    async def main() -> None:
+        clock = ManualClock()
+        handler = ScriptedHandler()
+        handler.want = 1
+        server = await started(handler, clock=clock, connections_max_idle_ms=1000)
+        reader, writer = await connect(server)
+        writer.write(req(1, b"D"))
+        await handler.seen_event.wait()
+        conn = only_connection(server)
+        clock.advance(5000)  # a long poll: the request is still being served
+        assert not conn.closed and server.idle_closed == 0
+        handler.delayed[1].set_result(Response((struct.pack(">i", 1), b"late")))
+        assert await read_response(reader) == (1, b"late")  # activity at t=5000
+        clock.advance(999)
+        assert server.idle_closed == 0
+        clock.advance(1)
+        await assert_closed_by_server(reader)
+        assert server.idle_closed == 1
+        await server.shutdown(1000)
+
+    run(main)
+
+
 @LOOPS
 def test_pipelining_many_requests_into_a_slow_handler_is_bounded(loop_factory: Any) -> None:
     async def main() -> None:
