@@ -71,6 +71,7 @@ class ReplicaState:
     log_start_offset: int = -1
     last_fetch_time_ms: int = 0
     last_caught_up_time_ms: int = 0
+    last_fetch_leader_log_end_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,8 @@ class Partition:
         self.zk_version = -1
         self.controller_epoch = -1
         self.remote_replicas: dict[int, ReplicaState] = {}
+        # The replication layer (`kafkapy.server.isr.IsrManager`) when installed: ISR expand/shrink.
+        self.isr_manager: Any = None
         self.logger = _Prefixed(log, {"prefix": f"[Partition {tp} broker={local_broker_id}] "})
 
     # -- state -------------------------------------------------------------------------------
@@ -282,8 +285,14 @@ class Partition:
         if rs is None:
             return False
         now = self._now_ms()
+        # Caught up: at the leader's end now, or at least where the leader's end was at the
+        # previous fetch (then it was caught up as of that fetch's time).
         if fetch_offset >= leader_end_offset:
             rs.last_caught_up_time_ms = now
+        elif fetch_offset >= rs.last_fetch_leader_log_end_offset and rs.last_fetch_time_ms > \
+                rs.last_caught_up_time_ms:
+            rs.last_caught_up_time_ms = rs.last_fetch_time_ms
+        rs.last_fetch_leader_log_end_offset = leader_end_offset
         rs.log_end_offset = fetch_offset
         rs.log_start_offset = follower_start_offset
         rs.last_fetch_time_ms = now
@@ -291,10 +300,14 @@ class Partition:
         return self.maybe_increment_leader_hw()
 
     def maybe_expand_isr(self, replica: ReplicaState) -> None:
-        """ISR expansion (with its ZooKeeper write) is the replication layer's; a no-op here."""
+        """ISR expansion (with its ZooKeeper write) is the replication layer's (`isr_manager`)."""
+        if self.isr_manager is not None:
+            self.isr_manager.maybe_expand_isr(self, replica)
 
     def maybe_shrink_isr(self) -> None:
-        """ISR shrink is the replication layer's; a no-op here."""
+        """ISR shrink is the replication layer's (`isr_manager`)."""
+        if self.isr_manager is not None:
+            self.isr_manager.maybe_shrink_isr(self)
 
     # -- reads -------------------------------------------------------------------------------------
     def read_records(self, fetch_offset: int, current_leader_epoch: int, max_bytes: int, fetch_isolation: int,
