@@ -167,7 +167,9 @@ class LocalLog:
         return FetchDataInfo(LogOffsetMetadata(offset, seg.base_offset, seg.size), FileRegion(seg.fd, seg.size, 0))
 
     def read(self, start_offset: int, max_length: int, max_offset: int | None, min_one_message: bool,
-             log_start_offset: int) -> FetchDataInfo:
+             log_start_offset: int, max_offset_metadata: LogOffsetMetadata | None = None) -> FetchDataInfo:
+        """Whole entries from the one holding ``start_offset``; ``max_offset`` (exclusive) bounds the data,
+        ``max_offset_metadata`` (its position, when the caller knows it) saves translating it again."""
         self._check_open()
         leo = self.log_end_offset
         if start_offset == leo:
@@ -188,8 +190,13 @@ class LocalLog:
                 if max_offset < seg.base_offset:
                     break
                 if nxt is None or max_offset < nxt.base_offset:
-                    pos = seg.translate_offset(max_offset, seg.offset_index.lookup(max_offset).position)
-                    max_position = seg.size if pos is None else pos.position
+                    meta = max_offset_metadata
+                    if meta is not None and meta.message_offset == max_offset \
+                            and meta.segment_base_offset == seg.base_offset:
+                        max_position = meta.relative_position_in_segment
+                    else:
+                        pos = seg.translate_offset(max_offset, seg.offset_index.lookup(max_offset).position)
+                        max_position = seg.size if pos is None else pos.position
             fetch = seg.read(start_offset, max_length, max_position, min_one_message)
             if fetch is not None:
                 return fetch

@@ -35,6 +35,13 @@ _new_tuple = tuple.__new__
 log = logging.getLogger(__name__)
 
 
+class _Prefixed(logging.LoggerAdapter):
+    """Prefixes every message with the log's identity, as Kafka's loggers do."""
+
+    def process(self, msg, kwargs):
+        return f"{self.extra['prefix']}{msg}", kwargs
+
+
 @dataclass(frozen=True, slots=True)
 class TimestampAndOffset:
     timestamp: int
@@ -67,6 +74,7 @@ class Log:
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         tp = topic_partition or parse_topic_partition_name(os.path.basename(dir_path))
         self.topic_partition = tp
+        self.logger = _Prefixed(log, {"prefix": f"[Log partition={tp}, dir={os.path.dirname(dir_path)}] "})
         self.config = config
         start = time.monotonic()
         epoch_file = LeaderEpochCheckpointFile(os.path.join(dir_path, LEADER_EPOCH_CHECKPOINT_FILE))
@@ -75,7 +83,7 @@ class Log:
             self.leader_epoch_cache = LeaderEpochFileCache(epoch_file, lambda: self.log_end_offset,
                                                            sync=sync_checkpoints)
         except CheckpointError as exc:
-            log.warning("Unreadable leader epoch checkpoint of %s (%s): rebuilding it from the log",
+            self.logger.warning("Unreadable leader epoch checkpoint of %s (%s): rebuilding it from the log",
                         os.path.basename(dir_path), exc)
             os.unlink(epoch_file.path)
             epoch_file = LeaderEpochCheckpointFile(epoch_file.path)
@@ -98,7 +106,7 @@ class Log:
         self._high_watermark = min(max(hw, self._log_start_offset), self.log_end_offset)
         self._compute_fast_path()
         self._offset_metadata_cache: LogOffsetMetadata | None = None
-        log.info("Loaded log %s with %d segments, log start offset %d and log end offset %d in %.0f ms"
+        self.logger.info("Loaded log %s with %d segments, log start offset %d and log end offset %d in %.0f ms"
                  "%s", self.name, len(segments), self._log_start_offset, self.log_end_offset,
                  (time.monotonic() - start) * 1000,
                  f" (recovered {loaded.recovered_segments} segments, truncated {loaded.truncated_bytes} bytes)"
@@ -308,7 +316,11 @@ class Log:
         The first entry is returned whole even beyond ``max_length`` when ``min_one_message``.
         Raises OffsetOutOfRangeError outside [log start offset, log end offset].
         """
-        return self.local.read(start_offset, max_length, max_offset, min_one_message, self._log_start_offset)
+        meta = None
+        if max_offset is not None and max_offset < self.local.log_end_offset:
+            meta = self.offset_metadata(max_offset)  # the HW's position, cached between fetches
+        return self.local.read(start_offset, max_length, max_offset, min_one_message, self._log_start_offset,
+                               meta)
 
     def fetch_offset_by_timestamp(self, target_timestamp: int) -> TimestampAndOffset | None:
         """ListOffsets: earliest (-2), latest (-1), or the first offset with timestamp >= target."""
@@ -335,7 +347,7 @@ class Log:
         if target_offset >= self.log_end_offset:
             return False
         first = self.local.segments.first_segment
-        log.info("Truncating %s to offset %d", self.name, target_offset)
+        self.logger.info("Truncating %s to offset %d", self.name, target_offset)
         if first is not None and first.base_offset > target_offset:
             self.truncate_fully_and_start_at(target_offset)
             return True
@@ -347,7 +359,7 @@ class Log:
         return True
 
     def truncate_fully_and_start_at(self, new_offset: int) -> None:
-        log.info("Truncating %s fully and starting at offset %d", self.name, new_offset)
+        self.logger.info("Truncating %s fully and starting at offset %d", self.name, new_offset)
         self.local.truncate_fully_and_start_at(new_offset)
         self._offset_metadata_cache = None
         self.leader_epoch_cache.clear_and_flush()
@@ -362,7 +374,7 @@ class Log:
                 f"it is above the high watermark {self._high_watermark}")
         if new_log_start_offset <= self._log_start_offset:
             return False
-        log.info("Incremented log start offset of %s to %d%s", self.name, new_log_start_offset,
+        self.logger.info("Incremented log start offset of %s to %d%s", self.name, new_log_start_offset,
                  f" due to {reason}" if reason else "")
         self._log_start_offset = new_log_start_offset
         self.leader_epoch_cache.truncate_from_start(new_log_start_offset)
@@ -393,7 +405,7 @@ class Log:
         if len(deletable) == len(self.local.segments):
             self.local.roll()
         for seg in deletable:
-            log.info("Deleting segment %s of %s: %s", seg.base_offset, self.name, reason)
+            self.logger.info("Deleting segment %s of %s: %s", seg.base_offset, self.name, reason)
         self.local.remove_and_delete_segments(deletable, async_delete=True)
         first = self.local.segments.first_segment
         assert first is not None
