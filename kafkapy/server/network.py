@@ -82,6 +82,8 @@ class SocketServerConfig:
     # Ordered pipeline bound: stop reading once this many responses are held back (behind
     # one still being computed, or because the writer is blocked).
     max_pending_responses: int = 32
+    # ... or once the ready responses held back that way take this many bytes of memory.
+    max_pending_response_bytes: int = 16 * 1024 * 1024
     # Ready responses from one read are written together, up to this many per write.
     max_coalesced_responses: int = 1024
     # Receive buffer: a connection starts with the small one and switches to the big one
@@ -104,6 +106,11 @@ class SocketServerConfig:
     pread_chunk_bytes: int = 1024 * 1024
     # Bytes-like chunks of a batch up to this total are joined into one buffer.
     join_max_bytes: int = 256 * 1024
+
+
+def _memory_size(response: Response) -> int:
+    """Bytes a response keeps in memory (file regions excluded)."""
+    return sum(len(c) for c in response.chunks if type(c) is not FileRegion)
 
 
 class _Pending:
@@ -157,6 +164,7 @@ class Connection(asyncio.BufferedProtocol):
 
         self._max_frame = cfg.socket_request_max_bytes
         self._max_pending = max(1, cfg.max_pending_responses)
+        self._max_held_bytes = max(1, cfg.max_pending_response_bytes)
         self._coalesce_max = max(self._max_pending, cfg.max_coalesced_responses)
         self._large_frame = cfg.large_frame_bytes
         self._use_sendfile = cfg.region_send_mode == "sendfile"
@@ -185,6 +193,7 @@ class Connection(asyncio.BufferedProtocol):
 
         self._queue: deque[Any] = deque()  # Response | _Pending | _CLOSE, request order
         self._unready = 0  # _Pending slots in the queue not done yet
+        self._held_bytes = 0  # in-memory bytes of ready responses held behind unfinished ones
         self._out: deque[Any] = deque()  # chunks being written: bytes-like | FileRegion | _CLOSE
         self._write_paused = False
         self._awaiting_drain = False
@@ -383,12 +392,13 @@ class Connection(asyncio.BufferedProtocol):
             self._need = 0
             if self._out or self._write_paused:
                 break  # the writer is blocked: leave the frame in the buffer
-            if len(queue) >= self._max_pending:
+            if len(queue) >= self._max_pending or self._held_bytes >= self._max_held_bytes:
                 # All ready: keep coalescing (up to max_coalesced_responses). Something still
-                # being computed: write what precedes it and respect the bound.
+                # being computed: write what precedes it and respect the bounds.
                 if self._unready or len(queue) >= self._coalesce_max:
                     self._flush()
-                    if len(queue) >= self._max_pending or self._out or self._write_paused:
+                    if len(queue) >= self._max_pending or self._held_bytes >= self._max_held_bytes \
+                            or self._out or self._write_paused:
                         break  # backpressure: too many responses held back
             if frames_mv is None:
                 frames_mv = memoryview(buf)
@@ -405,6 +415,8 @@ class Connection(asyncio.BufferedProtocol):
             del frame
             if type(result) is Response:
                 queue.append(result)
+                if self._unready:
+                    self._held_bytes += _memory_size(result)
             elif result is None or result is NO_RESPONSE:
                 pass
             else:
@@ -419,6 +431,8 @@ class Connection(asyncio.BufferedProtocol):
             return
         if isinstance(result, Response):
             self._queue.append(result)
+            if self._unready:
+                self._held_bytes += _memory_size(result)
             return
         try:
             fut = asyncio.ensure_future(result)
@@ -451,6 +465,8 @@ class Connection(asyncio.BufferedProtocol):
         slot.result = result
         slot.done = True
         self._unready -= 1
+        if self._unready and type(result) is Response:
+            self._held_bytes += _memory_size(result)
         if self._closed:
             return
         if self._queue and self._queue[0] is slot:
@@ -467,7 +483,7 @@ class Connection(asyncio.BufferedProtocol):
         if self._closing or self._transport is None:
             return
         blocked = (self._close_queued or len(self._queue) >= self._max_pending
-                   or bool(self._out) or self._write_paused)
+                   or self._held_bytes >= self._max_held_bytes or bool(self._out) or self._write_paused)
         if blocked:
             if not self._reading_paused:
                 self._reading_paused = True
@@ -532,8 +548,19 @@ class Connection(asyncio.BufferedProtocol):
             if item.close_after:
                 out.append(_CLOSE)
                 break
+        self._held_bytes = self._count_held() if self._unready else 0
         if out:
             self._drain_out()
+
+    def _count_held(self) -> int:
+        """In-memory bytes of the ready responses waiting in the queue."""
+        held = 0
+        for item in self._queue:
+            if type(item) is _Pending:
+                item = item.result if item.done else None
+            if type(item) is Response:
+                held += _memory_size(item)
+        return held
 
     def _drain_out(self) -> None:
         try:

@@ -631,6 +631,29 @@ def test_idle_connections_are_reaped_by_the_clock() -> None:
     run(main)
 
 
+def test_bytes_held_behind_a_delayed_response_are_bounded() -> None:
+    async def main() -> None:
+        handler = ScriptedHandler()
+        handler.want = 1
+        server = await started(handler, max_pending_responses=1000, max_pending_response_bytes=10_000)
+        reader, writer = await connect(server)
+        writer.write(req(0, b"D") + b"".join(req(i, b"E", b"b" * 996) for i in range(1, 101)))
+        await handler.seen_event.wait()
+        conn = only_connection(server)
+        await until(lambda: conn.reading_paused, "reading to pause")
+        await asyncio.sleep(0)
+        # 1000-byte responses: the 10th reaches the bound, nothing is read after it.
+        assert handler.seen == list(range(11)) and conn.pending_responses == 11
+        handler.delayed[0].set_result(Response((struct.pack(">i", 0),)))
+        for i in range(101):
+            rid, body = await read_response(reader)
+            assert rid == i and body == (b"b" * 996 if i else b"")
+        writer.close()
+        await server.shutdown(1000)
+
+    run(main)
+
+
 def test_a_connection_waiting_for_its_response_is_not_idle() -> None:
     async def main() -> None:
         clock = ManualClock()
