@@ -166,6 +166,130 @@ class _ZkSession:
         self._stop_loop()
 
 
+class ClusterReads:
+    """What LocalCluster and the container cluster share: ZooKeeper reads, topic creation, waiting.
+
+    Subclasses set `_zk` (a `_ZkSession`), `n_brokers`, `topic_defaults`, and implement
+    `_bootstrap_of(broker_id)`, `_expected_brokers()` and `_metadata_brokers()`."""
+
+    _zk: "_ZkSession | None"
+    n_brokers: int
+    topic_defaults: dict[str, str]
+
+    def _bootstrap_of(self, broker_id: int) -> str:
+        raise NotImplementedError
+
+    def _expected_brokers(self) -> set[int]:
+        raise NotImplementedError
+
+    def _metadata_brokers(self) -> list[int]:
+        """Brokers whose metadata `create_topic` waits for (running, reachable)."""
+        raise NotImplementedError
+
+    # ================================================================== ZooKeeper reads
+    def zk(self, fn: Callable[[KafkaZkClient], Awaitable[T]], timeout_s: float = 15.0) -> T:
+        """Run `fn(KafkaZkClient)` on the cluster's own ZooKeeper session and return its result."""
+        if self._zk is None:
+            raise ClusterError("cluster not started")
+        return self._zk.run(fn, timeout_s)
+
+    def _registered(self) -> set[int]:
+        return set(self.zk(lambda zk: zk.get_sorted_broker_ids()))
+
+    def registered_brokers(self) -> list[int]:
+        """Broker ids registered in ZooKeeper now."""
+        return sorted(self._registered())
+
+    def controller(self) -> int | None:
+        """The active controller's broker id, or None."""
+        return self.zk(lambda zk: zk.get_controller_id())
+
+    def partition_state(self, topic: str, partition: int) -> LeaderAndIsr | None:
+        return self.zk(lambda zk: zk.get_topic_partition_state(TopicPartition(topic, partition)))
+
+    def leader(self, topic: str, partition: int) -> int | None:
+        """Leader from ZooKeeper's partition state: a broker id, -1 (no leader) or None (no state)."""
+        state = self.partition_state(topic, partition)
+        return state.leader if state is not None else None
+
+    def isr(self, topic: str, partition: int) -> list[int]:
+        state = self.partition_state(topic, partition)
+        return list(state.isr) if state is not None else []
+
+    def replicas(self, topic: str, partition: int) -> list[int]:
+        assignment = self.zk(lambda zk: zk.get_topic_assignment(topic))
+        if assignment is None or partition not in assignment.partitions:
+            return []
+        return list(assignment.partitions[partition].replicas)
+
+    # ================================================================== topics
+    def create_topic(self, name: str, partitions: int = 1, replication_factor: int | None = None,
+                     config: Mapping[str, str] | None = None, *, wait: bool = True,
+                     timeout_s: float = 30.0) -> dict[int, list[int]]:
+        """Create a topic through AdminZkClient (as ``kafka-topics.sh --zookeeper``); returns the
+        assignment. With `wait`, returns once every partition has a leader in ZooKeeper and every
+        live broker's metadata shows it. `replication_factor` defaults to min(3, brokers)."""
+        rf = replication_factor if replication_factor is not None else min(3, self.n_brokers)
+        configs = {**self.topic_defaults, **{k: str(v) for k, v in (config or {}).items()}}
+        assignment = self.zk(lambda zk: AdminZkClient(zk).create_topic(name, partitions, rf, configs))
+        if wait:
+            self.wait_for(lambda: all((self.leader(name, p) or NO_LEADER) >= 0 for p in range(partitions)),
+                          timeout_s, f"every partition of {name} to have a leader")
+            self._wait_metadata(self._metadata_brokers(), timeout_s, topic=name, partitions=partitions)
+        return assignment
+
+    def _wait_metadata(self, broker_ids: Iterable[int], timeout_s: float, topic: str | None = None,
+                       partitions: int = 0) -> None:
+        try:
+            from confluent_kafka.admin import AdminClient
+        except ImportError:
+            return
+        expected = self._expected_brokers()
+        for broker_id in broker_ids:
+            admin = AdminClient({"bootstrap.servers": self._bootstrap_of(broker_id), "socket.timeout.ms": 5000})
+
+            def ready(admin: Any = admin) -> bool:
+                md = admin.list_topics(topic, timeout=5)
+                if {b for b in md.brokers} != expected:
+                    return False
+                if topic is None:
+                    return True
+                t = md.topics.get(topic)
+                return (t is not None and t.error is None and len(t.partitions) == partitions
+                        and all(p.leader >= 0 for p in t.partitions.values()))
+            self.wait_for(ready, timeout_s, f"broker {broker_id}'s metadata to show brokers {sorted(expected)}"
+                          + (f" and leaders for {topic}" if topic else ""))
+
+    # ================================================================== waiting
+    def wait_for(self, predicate: Callable[[], T], timeout_s: float = 30.0, what: str = "the condition",
+                 interval_s: float = 0.1) -> T:
+        """Poll `predicate` until it returns something truthy (returned) or `timeout_s` passes
+        (`ClusterError` naming `what`, the last value and the last exception)."""
+        deadline = time.monotonic() + timeout_s
+        last: Any = None
+        last_error: BaseException | None = None
+        while True:
+            try:
+                last = predicate()
+                last_error = None
+                if last:
+                    return last
+            except Exception as exc:  # noqa: BLE001 - kept and reported on timeout
+                last_error = exc
+            if time.monotonic() >= deadline:
+                detail = f"last error: {last_error!r}" if last_error is not None else f"last value: {last!r}"
+                raise ClusterError(f"timed out after {timeout_s:.1f} s waiting for {what} ({detail})")
+            time.sleep(interval_s)  # polling other processes: there is nothing to await
+
+    def wait_registered(self, broker_id: int, timeout_s: float = 60.0) -> None:
+        self.wait_for(lambda: broker_id in self._registered(), timeout_s, f"broker {broker_id} to register")
+
+    def wait_unregistered(self, broker_id: int, timeout_s: float = 60.0) -> None:
+        self.wait_for(lambda: broker_id not in self._registered(), timeout_s,
+                      f"broker {broker_id}'s registration to disappear")
+
+
+
 _LIVE_CLUSTERS: "weakref.WeakSet[LocalCluster]" = weakref.WeakSet()
 
 
@@ -177,7 +301,7 @@ def _close_leftovers() -> None:
 atexit.register(_close_leftovers)
 
 
-class LocalCluster:
+class LocalCluster(ClusterReads):
     """ZooKeeper (1 or 3 servers) and `brokers` kafkapy brokers as local processes.
 
     Args:
@@ -328,113 +452,19 @@ class LocalCluster:
         except KeyError:
             raise KeyError(f"no broker {broker_id} (brokers: {sorted(self.brokers)})") from None
 
+    def _bootstrap_of(self, broker_id: int) -> str:
+        return self.broker(broker_id).bootstrap
+
+    def _expected_brokers(self) -> set[int]:
+        return set(self.brokers)
+
+    def _metadata_brokers(self) -> list[int]:
+        return [i for i in self.live_brokers() if not self.broker(i).paused
+                and not (self.network is not None and self.network.is_isolated(i))]
+
     def live_brokers(self) -> list[int]:
         """Ids of brokers whose process runs (paused and isolated ones included)."""
         return [i for i, b in self.brokers.items() if b.is_running()]
-
-    # ================================================================== ZooKeeper reads
-    def zk(self, fn: Callable[[KafkaZkClient], Awaitable[T]], timeout_s: float = 15.0) -> T:
-        """Run `fn(KafkaZkClient)` on the cluster's own ZooKeeper session and return its result."""
-        if self._zk is None:
-            raise ClusterError("cluster not started")
-        return self._zk.run(fn, timeout_s)
-
-    def _registered(self) -> set[int]:
-        return set(self.zk(lambda zk: zk.get_sorted_broker_ids()))
-
-    def registered_brokers(self) -> list[int]:
-        """Broker ids registered in ZooKeeper now."""
-        return sorted(self._registered())
-
-    def controller(self) -> int | None:
-        """The active controller's broker id, or None."""
-        return self.zk(lambda zk: zk.get_controller_id())
-
-    def partition_state(self, topic: str, partition: int) -> LeaderAndIsr | None:
-        return self.zk(lambda zk: zk.get_topic_partition_state(TopicPartition(topic, partition)))
-
-    def leader(self, topic: str, partition: int) -> int | None:
-        """Leader from ZooKeeper's partition state: a broker id, -1 (no leader) or None (no state)."""
-        state = self.partition_state(topic, partition)
-        return state.leader if state is not None else None
-
-    def isr(self, topic: str, partition: int) -> list[int]:
-        state = self.partition_state(topic, partition)
-        return list(state.isr) if state is not None else []
-
-    def replicas(self, topic: str, partition: int) -> list[int]:
-        assignment = self.zk(lambda zk: zk.get_topic_assignment(topic))
-        if assignment is None or partition not in assignment.partitions:
-            return []
-        return list(assignment.partitions[partition].replicas)
-
-    # ================================================================== topics
-    def create_topic(self, name: str, partitions: int = 1, replication_factor: int | None = None,
-                     config: Mapping[str, str] | None = None, *, wait: bool = True,
-                     timeout_s: float = 30.0) -> dict[int, list[int]]:
-        """Create a topic through AdminZkClient (as ``kafka-topics.sh --zookeeper``); returns the
-        assignment. With `wait`, returns once every partition has a leader in ZooKeeper and every
-        live broker's metadata shows it. `replication_factor` defaults to min(3, brokers)."""
-        rf = replication_factor if replication_factor is not None else min(3, self.n_brokers)
-        configs = {**self.topic_defaults, **{k: str(v) for k, v in (config or {}).items()}}
-        assignment = self.zk(lambda zk: AdminZkClient(zk).create_topic(name, partitions, rf, configs))
-        if wait:
-            self.wait_for(lambda: all((self.leader(name, p) or NO_LEADER) >= 0 for p in range(partitions)),
-                          timeout_s, f"every partition of {name} to have a leader")
-            self._wait_metadata([i for i in self.live_brokers() if not self.broker(i).paused], timeout_s,
-                                topic=name, partitions=partitions)
-        return assignment
-
-    def _wait_metadata(self, broker_ids: Iterable[int], timeout_s: float, topic: str | None = None,
-                       partitions: int = 0) -> None:
-        try:
-            from confluent_kafka.admin import AdminClient
-        except ImportError:
-            return
-        expected = set(self.brokers)
-        for broker_id in broker_ids:
-            broker = self.brokers[broker_id]
-            admin = AdminClient({"bootstrap.servers": broker.bootstrap, "socket.timeout.ms": 5000})
-
-            def ready(admin: Any = admin) -> bool:
-                md = admin.list_topics(topic, timeout=5)
-                if {b for b in md.brokers} != expected:
-                    return False
-                if topic is None:
-                    return True
-                t = md.topics.get(topic)
-                return (t is not None and t.error is None and len(t.partitions) == partitions
-                        and all(p.leader >= 0 for p in t.partitions.values()))
-            self.wait_for(ready, timeout_s, f"broker {broker_id}'s metadata to show brokers {sorted(expected)}"
-                          + (f" and leaders for {topic}" if topic else ""))
-
-    # ================================================================== waiting
-    def wait_for(self, predicate: Callable[[], T], timeout_s: float = 30.0, what: str = "the condition",
-                 interval_s: float = 0.1) -> T:
-        """Poll `predicate` until it returns something truthy (returned) or `timeout_s` passes
-        (`ClusterError` naming `what`, the last value and the last exception)."""
-        deadline = time.monotonic() + timeout_s
-        last: Any = None
-        last_error: BaseException | None = None
-        while True:
-            try:
-                last = predicate()
-                last_error = None
-                if last:
-                    return last
-            except Exception as exc:  # noqa: BLE001 - kept and reported on timeout
-                last_error = exc
-            if time.monotonic() >= deadline:
-                detail = f"last error: {last_error!r}" if last_error is not None else f"last value: {last!r}"
-                raise ClusterError(f"timed out after {timeout_s:.1f} s waiting for {what} ({detail})")
-            time.sleep(interval_s)  # polling other processes: there is nothing to await
-
-    def wait_registered(self, broker_id: int, timeout_s: float = 60.0) -> None:
-        self.wait_for(lambda: broker_id in self._registered(), timeout_s, f"broker {broker_id} to register")
-
-    def wait_unregistered(self, broker_id: int, timeout_s: float = 60.0) -> None:
-        self.wait_for(lambda: broker_id not in self._registered(), timeout_s,
-                      f"broker {broker_id}'s registration to disappear")
 
     # ================================================================== broker faults
     def kill(self, broker_id: int, signal: int = signals.SIGKILL) -> None:
@@ -561,4 +591,4 @@ class LocalCluster:
                 f"network={self.network_mode!r}, dir={self.base_dir})")
 
 
-__all__ = ["LocalCluster", "ClusterBroker", "ClusterError", "UnsupportedFaultError", "NetnsUnavailableError"]
+__all__ = ["LocalCluster", "ClusterReads", "ClusterBroker", "ClusterError", "UnsupportedFaultError", "NetnsUnavailableError"]
