@@ -9,9 +9,9 @@ from kafkapy.log.config import LogConfig
 from kafkapy.log.log import Log
 from kafkapy.protocol.records import SimpleRecord, build_batch, iter_batches, records_of
 
-settings.register_profile("log", max_examples=60, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-settings.load_profile("log")
+# Applied per test (never as a global profile, which would change other packages' tests).
+LOG_SETTINGS = settings(max_examples=60, deadline=None,
+                        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 class FakeClock:

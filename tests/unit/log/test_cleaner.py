@@ -13,7 +13,7 @@ from kafkapy.log.errors import InvalidRecordError
 from kafkapy.log.log import Log
 from kafkapy.log.manager import LogManager
 
-from .helpers import FakeClock, all_records, batch, check_log_invariants
+from .helpers import LOG_SETTINGS, FakeClock, all_records, batch, check_log_invariants
 
 CFG = LogConfig(cleanup_policy=("compact",), segment_bytes=1500, index_interval_bytes=200,
                 min_cleanable_dirty_ratio=0.1, delete_retention_ms=10_000, file_delete_delay_ms=0)
@@ -176,6 +176,7 @@ def test_interrupted_swap_is_completed_on_load(tmp_path):
     lg2.close()
 
 
+@LOG_SETTINGS
 @given(st.lists(st.tuples(st.integers(0, 8), st.booleans(), st.sampled_from([0, 0, 2])), min_size=1, max_size=30),
        st.integers(0, 2))
 def test_random_compaction_invariants(tmp_path_factory, writes, rounds):

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from kafkapy.log.offset_index import InvalidOffsetIndexError, OffsetIndex, OffsetPosition
 from kafkapy.log.time_index import TimeIndex, TimestampOffset
 
+from .helpers import LOG_SETTINGS
+
 
 def test_offset_index_preallocated_lookup_trim_reopen(tmp_path):
     path = str(tmp_path / "00000000000000000100.index")
@@ -59,6 +61,7 @@ def test_offset_index_detects_zero_filled_preallocation(tmp_path):
     idx.close_handler()
 
 
+@LOG_SETTINGS
 @given(st.lists(st.tuples(st.integers(1, 50), st.integers(1, 500)), max_size=60), st.integers(0, 3000))
 def test_offset_index_lookup_matches_brute_force(tmp_path_factory, steps, target):
     d = tmp_path_factory.mktemp("idx")
@@ -113,6 +116,7 @@ def test_time_index_keeps_room_for_final_entry(tmp_path):
     idx.close()
 
 
+@LOG_SETTINGS
 @given(st.lists(st.tuples(st.integers(1, 100), st.integers(0, 5)), max_size=50), st.integers(0, 6000))
 def test_time_index_lookup_matches_brute_force(tmp_path_factory, steps, target):
     d = tmp_path_factory.mktemp("tidx")

@@ -12,7 +12,7 @@ from kafkapy.log.errors import OffsetOutOfRangeError, RecordBatchTooLargeError, 
 from kafkapy.log.log import Log
 from kafkapy.protocol.records import SimpleRecord, build_batch, iter_batches, records_of
 
-from .helpers import FakeClock, all_records, batch, check_log_invariants, entries_on_disk
+from .helpers import LOG_SETTINGS, FakeClock, all_records, batch, check_log_invariants, entries_on_disk
 
 SMALL = LogConfig(segment_bytes=3000, index_interval_bytes=200, segment_index_bytes=4096)
 
@@ -228,7 +228,7 @@ ops = st.lists(st.one_of(
 ), max_size=40)
 
 
-@settings(max_examples=150)
+@settings(LOG_SETTINGS, max_examples=150)
 @given(ops)
 def test_random_operations_keep_invariants(tmp_path_factory, steps):
     path = tmp_path_factory.mktemp("log") / "t-0"
@@ -305,6 +305,7 @@ def _legacy_entry(magic: int, n: int, codec: int, ts: int, start: int) -> bytear
 
 
 @pytest.mark.parametrize("fmt", ["0.10.2", "0.9.0", "2.8"])
+@LOG_SETTINGS
 @given(st.lists(st.tuples(st.sampled_from([0, 1, 2]), st.integers(1, 4), st.sampled_from([0, 1, 2]),
                           st.integers(-30, 30)), min_size=1, max_size=25),
        st.integers(0, 120))

@@ -12,7 +12,7 @@ from kafkapy.log.config import LogConfig
 from kafkapy.log.log import Log
 from kafkapy.protocol.records import iter_batches
 
-from .helpers import FakeClock, all_records, batch, check_log_invariants
+from .helpers import LOG_SETTINGS, FakeClock, all_records, batch, check_log_invariants
 
 CFG = LogConfig(segment_bytes=4000, index_interval_bytes=300, segment_index_bytes=4096)
 
@@ -56,6 +56,7 @@ def offsets_kept(recs, spans) -> list[tuple[int, bytes]]:
     return [r for r in recs if r[0] <= last]
 
 
+@LOG_SETTINGS
 @given(st.data())
 def test_cut_segment_at_random_position(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("cut") / "t-0"
@@ -86,6 +87,7 @@ def test_cut_segment_at_random_position(tmp_path_factory, data):
         log.close()
 
 
+@LOG_SETTINGS
 @given(st.data())
 def test_flip_random_bytes(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("flip") / "t-0"
@@ -111,6 +113,7 @@ def test_flip_random_bytes(tmp_path_factory, data):
         log.close()
 
 
+@LOG_SETTINGS
 @given(st.data(), st.sampled_from(["truncate", "garbage", "delete", "zeros", "grow"]), st.booleans())
 def test_damaged_indexes_are_rebuilt(tmp_path_factory, data, how, clean):
     path = tmp_path_factory.mktemp("idx") / "t-0"
