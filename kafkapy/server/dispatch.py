@@ -401,6 +401,9 @@ def _build(rs: Struct, version: int, req: Any, req_struct: Struct | None, ids: d
             elif (not f.explicit_default and t in (INT32, INT64, INT16)
                   and name.endswith(_UNKNOWN_SUFFIXES)):
                 kwargs[name] = -1
+            elif f.default is None and not f.nullable(version):
+                # e.g. RECORDS (default null) in a version where it may not be null
+                kwargs[name] = "" if t is STRING else b""
     return rs(**kwargs)
 
 
