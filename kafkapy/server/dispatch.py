@@ -36,7 +36,7 @@ from kafkapy.protocol.errors import ProtocolDecodeError, UnknownApiKeyError
 from kafkapy.protocol.header import api_versions_fallback_response, parse_request_header
 from kafkapy.protocol.primitives import skip_tagged_fields
 from kafkapy.protocol.messages import get_api
-from kafkapy.protocol.schema import INT16, INT32, INT64, STRING, ApiSpec, ArrayOf, Field, Primitive, Struct
+from kafkapy.protocol.schema import INT16, INT32, INT64, RECORDS, STRING, ApiSpec, ArrayOf, Field, Primitive, Struct
 from kafkapy.server.request import CLOSE_CONNECTION, NO_RESPONSE, RequestContext, Response, ResponseAction
 
 log = logging.getLogger(__name__)
@@ -401,8 +401,9 @@ def _build(rs: Struct, version: int, req: Any, req_struct: Struct | None, ids: d
             elif (not f.explicit_default and t in (INT32, INT64, INT16)
                   and name.endswith(_UNKNOWN_SUFFIXES)):
                 kwargs[name] = -1
+            elif t is RECORDS:
+                kwargs[name] = b""  # empty record set, never null: some clients reject null
             elif f.default is None and not f.nullable(version):
-                # e.g. RECORDS (default null) in a version where it may not be null
                 kwargs[name] = "" if t is STRING else b""
     return rs(**kwargs)
 

@@ -347,9 +347,9 @@ def test_generic_error_response_mirrors_requests_shapes() -> None:
 
     req, resp = build(1, 12)  # Fetch: top-level error and every partition
     assert resp.error_code == 29 and resp.session_id == 0
-    assert [(t.topic, [(p.partition, p.high_watermark, p.error_code) for p in t.partition_responses])
+    assert [(t.topic, [(p.partition, p.high_watermark, p.error_code, p.record_set) for p in t.partition_responses])
             for t in resp.responses] == \
-        [(t.topic, [(p.partition, -1, 29) for p in t.partitions]) for t in req.topics]
+        [(t.topic, [(p.partition, -1, 29, b"") for p in t.partitions]) for t in req.topics]
     req, resp = build(9, 7)  # OffsetFetch: partitions from an int array
     assert [(t.name, [(p.partition_index, p.committed_offset) for p in t.partitions]) for t in resp.topics] == \
         [(t.name, [(i, -1) for i in t.partition_indexes]) for t in req.topics]
