@@ -278,29 +278,6 @@ def test_incremental_alter_topic_configs(admin, broker, chroot):
     assert info.value.args[0].code() == KafkaError.INVALID_REQUEST
 
 
-def test_retention_lowered_dynamically_deletes_segments(admin, broker):
-    """segment.bytes and retention.ms changed on a live topic: the log rolls small segments and the
-    retention job deletes the old ones, which moves the log start offset."""
-    topic = new_name()
-    assert result(admin.create_topics([NewTopic(topic, 1, 1, config={"segment.bytes": "1024"})]), topic) is None
-    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "compression.type": "none"})
-    for i in range(30):
-        producer.produce(topic, b"v" * 200)
-        producer.flush(30)
-    from confluent_kafka import Consumer
-    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": new_name("g")})
-    try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
-        assert (low, high) == (0, 30)
-        res = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[
-            ConfigEntry("retention.ms", "1", incremental_operation=AlterConfigOpType.SET)])
-        assert result(admin.incremental_alter_configs([res]), res) is None
-        wait_until(lambda: consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[0] > 0,
-                   "retention to delete old segments")
-    finally:
-        consumer.close()
-
-
 def alter_configs_raw(broker: BrokerProcess, resources: list[tuple[int, str, dict[str, str]]]) -> list[Any]:
     """AlterConfigs v1 over kafkapy's own connection: neither librdkafka nor kafka-python accept
     the empty broker name that addresses the cluster-wide default (kafka-configs.sh --entity-default)."""
@@ -426,3 +403,42 @@ def test_kafka_python_admin(broker, chroot):
         wait_until(lambda: not run_zk(chroot, lambda zk: zk.topic_exists(topic)), "deletion to complete")
     finally:
         client.close()
+
+
+@pytest.mark.slow
+def test_segment_bytes_and_retention_changed_on_a_live_topic(admin, broker):
+    """Last in this module (the broker's retention job first runs 30 s after startup): segment.bytes
+    lowered on a live topic makes the log roll small segments; retention.ms=1 then deletes the old
+    ones, which moves the log start offset."""
+    topic = new_name("ret")
+    assert result(admin.create_topics([NewTopic(topic, 1, 1)]), topic) is None
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "compression.type": "none"})
+    log_dir = broker.data_dir / f"{topic}-0"
+
+    def produce(n: int) -> None:
+        for _ in range(n):
+            producer.produce(topic, b"v" * 300)
+            producer.flush(30)
+
+    produce(5)
+    assert len(list(log_dir.glob("*.log"))) == 1
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[
+        ConfigEntry("segment.bytes", "1024", incremental_operation=AlterConfigOpType.SET)])
+    assert result(admin.incremental_alter_configs([res]), res) is None
+
+    def rolled() -> bool:
+        produce(1)
+        return len(list(log_dir.glob("*.log"))) > 2
+    wait_until(rolled, "the live log to roll at segment.bytes=1024")
+    from confluent_kafka import Consumer
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": new_name("g")})
+    try:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+        assert low == 0 and high >= 8
+        res = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[
+            ConfigEntry("retention.ms", "1", incremental_operation=AlterConfigOpType.SET)])
+        assert result(admin.incremental_alter_configs([res]), res) is None
+        wait_until(lambda: consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[0] > 0,
+                   "retention to delete old segments", timeout_s=60)
+    finally:
+        consumer.close()
