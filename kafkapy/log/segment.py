@@ -40,7 +40,7 @@ _INT32_MAX = 0x7FFFFFFF
 _PREFIX = struct.Struct(">qi")
 _INT32 = struct.Struct(">i")
 _INT64 = struct.Struct(">q")
-_HEADER_READ = 16384      # bytes read at once when walking entry headers
+_HEADER_READ = 8192       # bytes read at once when walking entry headers
 _MAX_HEADER = 61          # enough for every field the walk needs in any magic
 
 
