@@ -131,3 +131,23 @@ def test_time_index_lookup_matches_brute_force(tmp_path_factory, steps, target):
     expected = max((e for e in entries if e[0] <= target), default=(-1, 0))
     assert idx.lookup(target) == TimestampOffset(*expected)
     idx.close()
+
+
+def test_offset_index_lookups_across_the_warm_section(tmp_path):
+    import random
+    rng = random.Random(7)
+    idx = OffsetIndex(str(tmp_path / "0.index"), 1000, max_index_size=8 * 5000)
+    entries = []
+    off, pos = 1000, 0
+    for _ in range(3000):  # more than the 1024-entry warm section
+        off += rng.randint(1, 9)
+        pos += rng.randint(1, 900)
+        idx.append(off, pos)
+        entries.append((off, pos))
+    for target in [0, 999, 1000, entries[0][0], entries[-1][0] + 5] + [rng.randint(900, off + 10) for _ in range(400)]:
+        expected = max((e for e in entries if e[0] <= target), default=(1000, 0))
+        assert idx.lookup(target) == OffsetPosition(*expected), target
+    for target in [0, pos + 1] + [rng.randint(0, pos) for _ in range(400)]:
+        expected = max((e for e in entries if e[1] <= target), default=(1000, 0), key=lambda e: e[1])
+        assert idx.lookup_by_position(target) == OffsetPosition(*expected), target
+    idx.close()
