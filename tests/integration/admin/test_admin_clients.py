@@ -442,3 +442,31 @@ def test_segment_bytes_and_retention_changed_on_a_live_topic(admin, broker):
                    "retention to delete old segments", timeout_s=60)
     finally:
         consumer.close()
+
+
+def test_kafka_python_log_dirs_records_cluster(broker, admin):
+    kafka = pytest.importorskip("kafka")
+    from kafka import TopicPartition as KTopicPartition
+    from kafka.admin import KafkaAdminClient
+    topic = new_name("ld")
+    assert result(admin.create_topics([NewTopic(topic, 2, 1)]), topic) is None
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
+    for i in range(6):
+        producer.produce(topic, b"r%d" % i, partition=0)
+    producer.flush(30)
+    client = KafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=30000)
+    try:
+        [per_broker] = client.describe_log_dirs()
+        [log_dir] = per_broker["log_dirs"]
+        assert log_dir["log_dir"] == str(broker.data_dir) and log_dir["error_code"] == 0
+        parts = {(t["name"], p["partition_index"]): p for t in log_dir["topics"] for p in t["partitions"]}
+        assert parts[(topic, 0)]["partition_size"] > 0 and parts[(topic, 1)]["partition_size"] == 0
+        assert parts[(topic, 0)]["offset_lag"] == 0 and not parts[(topic, 0)]["is_future_key"]
+        deleted = client.delete_records({KTopicPartition(topic, 0): 4}, timeout_ms=30000)
+        [meta] = deleted.values()
+        assert (meta["low_watermark"] if isinstance(meta, dict) else meta.low_watermark) == 4
+        # (kafka-python's describe_cluster reads DescribeCluster v1 fields that a 2.8 broker's v0 lacks.)
+    finally:
+        client.close()
+    described = admin.describe_cluster(request_timeout=30).result(timeout=30)
+    assert described.controller.id == 0 and [n.id for n in described.nodes] == [0]
