@@ -410,3 +410,40 @@ def test_describe_cluster(tmp_broker) -> None:
     resp = run(tmp_broker, main)
     assert (resp.error_code, resp.cluster_id, resp.controller_id) == (0, "cluster-x", BROKER)
     assert [(b.broker_id, b.host, b.port, b.rack) for b in resp.brokers] == [(0, "h0", 9092, "r1")]
+
+
+def _spec_dir():
+    from pathlib import Path
+    return Path(__file__).resolve().parents[3] / ".." / "shared" / "kafka-spec" / "2.8" / "message"
+
+
+@pytest.mark.parametrize("key, spec_name", [
+    (ApiKey.CREATE_TOPICS, "CreateTopicsRequest"), (ApiKey.DELETE_TOPICS, "DeleteTopicsRequest"),
+    (ApiKey.CREATE_PARTITIONS, "CreatePartitionsRequest"), (ApiKey.DESCRIBE_CONFIGS, "DescribeConfigsRequest"),
+    (ApiKey.ALTER_CONFIGS, "AlterConfigsRequest"),
+    (ApiKey.INCREMENTAL_ALTER_CONFIGS, "IncrementalAlterConfigsRequest"),
+    (ApiKey.DELETE_RECORDS, "DeleteRecordsRequest"), (ApiKey.DESCRIBE_LOG_DIRS, "DescribeLogDirsRequest"),
+    (ApiKey.DESCRIBE_CLUSTER, "DescribeClusterRequest"),
+])
+def test_advertised_versions_are_kafka_28s(tmp_broker, key: ApiKey, spec_name: str) -> None:
+    """Oracle: the Kafka 2.8 spec's validVersions equal what we advertise."""
+    import json
+    import re
+    path = _spec_dir() / f"{spec_name}.json"
+    if not path.exists():
+        pytest.skip(f"Kafka 2.8 protocol specs not available at {path}")
+    text = "\n".join(line.split("//")[0] for line in path.read_text().splitlines())
+    spec = json.loads(text)
+    m = re.fullmatch(r"(\d+)(?:-(\d+))?", spec["validVersions"])
+    low, high = int(m.group(1)), int(m.group(2) or m.group(1))
+    fake_dispatcher = SimpleNamespace(register=lambda k, fn: None)
+    module = {ApiKey.CREATE_TOPICS: create_topics, ApiKey.DELETE_TOPICS: delete_topics,
+              ApiKey.CREATE_PARTITIONS: create_partitions, ApiKey.DESCRIBE_CONFIGS: describe_configs,
+              ApiKey.ALTER_CONFIGS: alter_configs, ApiKey.INCREMENTAL_ALTER_CONFIGS: incremental_alter_configs,
+              ApiKey.DELETE_RECORDS: delete_records, ApiKey.DESCRIBE_LOG_DIRS: describe_log_dirs,
+              ApiKey.DESCRIBE_CLUSTER: describe_cluster}[key]
+
+    async def main() -> None:
+        module.register(fake_dispatcher, tmp_broker)
+    run(tmp_broker, main)
+    assert BROKER_SUPPORTED[key] == (low, high)
