@@ -179,6 +179,8 @@ class KafkapyBrokerContainer(DockerContainer):
             "listener.security.protocol.map": "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
             "inter.broker.listener.name": "INTERNAL",
             "zookeeper.session.timeout.ms": 6000,
+            # ZooKeeper starts beside the brokers: give it time to serve.
+            "zookeeper.connection.timeout.ms": 60000,
             "offsets.topic.replication.factor": 1,
             "transaction.state.log.replication.factor": 1,
             "transaction.state.log.min.isr": 1,

@@ -393,6 +393,8 @@ class LocalCluster(ClusterReads):
         overrides: dict[str, Any] = {
             "auto.create.topics.enable": "true",
             "zookeeper.session.timeout.ms": 6000,
+            # ZooKeeper starts beside the brokers: give it time to serve.
+            "zookeeper.connection.timeout.ms": 60000,
             "controlled.shutdown.retry.backoff.ms": 200,
             "offsets.topic.replication.factor": 1,
             "offsets.topic.num.partitions": 5,
