@@ -1,11 +1,7 @@
 from __future__ import annotations
 
-import os
-
 from hypothesis import HealthCheck, settings
 
-from kafkapy.common.types import TopicPartition
-from kafkapy.log.config import LogConfig
 from kafkapy.log.log import Log
 from kafkapy.protocol.records import SimpleRecord, build_batch, iter_batches, records_of
 

@@ -10,7 +10,7 @@ from kafkapy.common.types import TopicPartition
 from kafkapy.log.config import LogConfig
 from kafkapy.log.errors import OffsetOutOfRangeError, RecordBatchTooLargeError, UnexpectedAppendOffsetError
 from kafkapy.log.log import Log
-from kafkapy.protocol.records import SimpleRecord, build_batch, iter_batches, records_of
+from kafkapy.protocol.records import SimpleRecord, build_batch, iter_batches
 
 from .helpers import LOG_SETTINGS, FakeClock, all_records, batch, check_log_invariants, entries_on_disk
 
