@@ -838,6 +838,7 @@ class SocketServer:
         self.connections_created = 0
         self.connections_closed = 0
         self.idle_closed = 0
+        self._closed_totals = [0, 0, 0]  # requests, bytes received, bytes sent of closed connections
         self._stopping = False
 
     # ------------------------------------------------------------------ start
@@ -894,6 +895,23 @@ class SocketServer:
     def _unregister(self, conn: Connection) -> None:
         if self._connections.pop(conn.connection_id, None) is not None:
             self.connections_closed += 1
+            self._closed_totals[0] += conn.requests_received
+            self._closed_totals[1] += conn.bytes_received
+            self._closed_totals[2] += conn.bytes_sent
+
+    def stats(self) -> dict[str, int]:
+        """Counters for metrics: connections, requests and bytes (closed connections included)."""
+        live = list(self._connections.values())
+        return {
+            "connection_count": len(live),
+            "connections_created": self.connections_created,
+            "connections_closed": self.connections_closed,
+            "idle_connections_closed": self.idle_closed,
+            "requests_received": self._closed_totals[0] + sum(c.requests_received for c in live),
+            "bytes_received": self._closed_totals[1] + sum(c.bytes_received for c in live),
+            "bytes_sent": self._closed_totals[2] + sum(c.bytes_sent for c in live),
+            "reading_paused": sum(1 for c in live if c.reading_paused),
+        }
 
     # --------------------------------------------------------------- shutdown
     async def shutdown(self, timeout_ms: int = 30000) -> None:

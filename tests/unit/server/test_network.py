@@ -166,6 +166,11 @@ def test_echo_bound_port_and_connection_id() -> None:
         assert conn.listener_name == "PLAINTEXT" and conn.peer_host == "127.0.0.1"
         writer.close()
         await until(lambda: server.connection_count == 0, "server to notice the close")
+        stats = server.stats()
+        assert stats["connections_created"] == stats["connections_closed"] == 1
+        assert stats["requests_received"] == 1 and stats["connection_count"] == 0
+        assert stats["bytes_received"] == len(req(7, b"E", b"hello"))
+        assert stats["bytes_sent"] == 4 + 4 + 5
         await server.shutdown(1000)
 
     run(main)
