@@ -546,6 +546,10 @@ def start_replication(broker: Any, *, isr_mode: str | None = None) -> Replicatio
     rm.stop_listeners.append(replication.on_stopped)
     for p in rm.leader_partitions():
         p.isr_manager = isr
+    followers = {tp: p for tp, p in rm.all_partitions.items()
+                 if not p.is_leader and p.leader_replica_id is not None and p.log is not None}
+    if followers:
+        fetchers.add_fetcher_for_partitions(followers)
     replication.start_jobs()
     return replication
 
