@@ -64,6 +64,24 @@ def consume(bootstrap: str, topic: str, n: int) -> tuple[float, int]:
     return elapsed, total_bytes
 
 
+def kcat_produce(bootstrap: str, topic: str, n: int, size: int, tmp: str) -> float | None:
+    """The same load from kcat (C, no Python per record): how fast the broker takes it."""
+    import shutil
+    import subprocess
+    if shutil.which("kcat") is None:
+        return None
+    src = Path(tmp) / f"kcat-{size}.txt"
+    line = b"y" * (size - 1) + b"\n"      # kcat strips the newline: `size - 1` value bytes
+    with open(src, "wb") as f:
+        for _ in range(n // 10000):
+            f.write(line * 10000)
+    start = time.perf_counter()
+    subprocess.run(["kcat", "-b", bootstrap, "-P", "-t", topic, "-p", "0", "-X", "linger.ms=5",
+                    "-X", "batch.num.messages=100000", "-X", "batch.size=1000000", "-l", str(src)],
+                   check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records-100", type=int, default=1_000_000)
@@ -87,6 +105,13 @@ def main() -> int:
                 secs, total = consume(broker.bootstrap, topic, n)
                 print(f"consume {size:5d} B x {n:>9,}: {total / 1e6 / secs:8.1f} MB/s {n / secs:>12,.0f} records/s "
                       f"({secs:.2f} s)")
+                ktopic = f"kcat-{size}"
+                create_topic(zk.connect_string + "/bench", ktopic, 1)
+                wait_for_leaders(broker.bootstrap, ktopic, 1)
+                secs = kcat_produce(broker.bootstrap, ktopic, n, size, tmp)
+                if secs is not None:
+                    print(f"kcat produce {size:5d} B x {n:>9,}: {n * size / 1e6 / secs:8.1f} MB/s "
+                          f"{n / secs:>12,.0f} records/s ({secs:.2f} s, C client: the broker's side of the cost)")
             rss = broker.peak_rss_kib()
             print(f"broker peak RSS (VmHWM): {rss / 1024:.1f} MiB" if rss else "broker peak RSS: unknown")
         finally:
