@@ -9,6 +9,8 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 import uvloop
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kafkapy.common.clock import ManualClock
 from kafkapy.common.errors import ApiError, ErrorCode, NotLeaderOrFollowerError
@@ -427,3 +429,27 @@ def test_cached_routes_follow_the_advertised_table_and_still_check_headers(adver
     advertised[ApiKey.PRODUCE] = (0, 8)
     assert d.handle(FakeConn(), memoryview(v9)) is CLOSE_CONNECTION
     assert len(seen) == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.sampled_from([0, 1, 3, 18, 7, 99]), version=st.integers(-1, 13),
+       rest=st.binary(max_size=64))
+def test_any_frame_is_answered_or_closes_never_raises(key: int, version: int, rest: bytes) -> None:
+    table = {ApiKey.API_VERSIONS: (0, 3), ApiKey.PRODUCE: (0, 9), ApiKey.METADATA: (0, 11),
+             ApiKey.FETCH: (4, 12), ApiKey.CONTROLLED_SHUTDOWN: (0, 3)}
+    import kafkapy.server.dispatch as dispatch_module
+    saved = dispatch_module.BROKER_SUPPORTED
+    dispatch_module.BROKER_SUPPORTED = table  # type: ignore[assignment]
+    try:
+        d = RequestDispatcher(ManualClock())
+        for k in (0, 1, 3, 7, 18):
+            d.register(k, lambda ctx, req: NO_RESPONSE)
+        frame = struct.pack(">hhi", key, version, 1) + rest
+        for _ in range(2):  # the second time through the cached route
+            out = d.handle(FakeConn(), memoryview(frame))
+            assert out is NO_RESPONSE or out is CLOSE_CONNECTION or isinstance(out, Response)
+            if key == 18 and version > 3 and rest.startswith(b"\x00\x00\x00"):
+                # a readable header (empty client id, no tags): the KIP-511 fallback, whatever the body
+                assert isinstance(out, Response)
+    finally:
+        dispatch_module.BROKER_SUPPORTED = saved
