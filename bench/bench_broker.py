@@ -22,6 +22,13 @@ from kafkapy.testing.broker import BrokerProcess, create_topic, wait_for_leaders
 from kafkapy.testing.zookeeper import ZooKeeperServer  # noqa: E402
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds."""
+    import os
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def produce(bootstrap: str, topic: str, n: int, size: int) -> tuple[float, int]:
     p = Producer({"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 5, "batch.size": 1_000_000,
                   "batch.num.messages": 100_000, "queue.buffering.max.messages": 1_000_000,
@@ -98,13 +105,16 @@ def main() -> int:
                 topic = f"bench-{size}"
                 create_topic(zk.connect_string + "/bench", topic, 1)
                 wait_for_leaders(broker.bootstrap, topic, 1)
+                cpu0 = cpu_seconds(broker.pid)
                 secs, errors = produce(broker.bootstrap, topic, n, size)
+                cpu1 = cpu_seconds(broker.pid)
                 mb = n * size / 1e6
                 print(f"produce {size:5d} B x {n:>9,}: {mb / secs:8.1f} MB/s {n / secs:>12,.0f} records/s "
-                      f"({secs:.2f} s, {errors} errors)")
+                      f"({secs:.2f} s, {errors} errors; broker CPU {cpu1 - cpu0:.2f} s)")
                 secs, total = consume(broker.bootstrap, topic, n)
+                cpu2 = cpu_seconds(broker.pid)
                 print(f"consume {size:5d} B x {n:>9,}: {total / 1e6 / secs:8.1f} MB/s {n / secs:>12,.0f} records/s "
-                      f"({secs:.2f} s)")
+                      f"({secs:.2f} s; broker CPU {cpu2 - cpu1:.2f} s)")
                 ktopic = f"kcat-{size}"
                 create_topic(zk.connect_string + "/bench", ktopic, 1)
                 wait_for_leaders(broker.bootstrap, ktopic, 1)
