@@ -436,6 +436,10 @@ class Connection(asyncio.BufferedProtocol):
             return
         try:
             fut = asyncio.ensure_future(result)
+            if fut is not result:
+                # A coroutine became a task: the server keeps it alive even if this
+                # connection goes away before it finishes.
+                self._server._track(fut)
         except TypeError:
             log.error("Request handler returned %r on connection %s; closing it",
                       type(result).__name__, self.connection_id)
@@ -838,6 +842,7 @@ class SocketServer:
         self.connections_created = 0
         self.connections_closed = 0
         self.idle_closed = 0
+        self._tasks: set[asyncio.Future[Any]] = set()
         self._closed_totals = [0, 0, 0]  # requests, bytes received, bytes sent of closed connections
         self._stopping = False
 
@@ -898,6 +903,15 @@ class SocketServer:
             self._closed_totals[0] += conn.requests_received
             self._closed_totals[1] += conn.bytes_received
             self._closed_totals[2] += conn.bytes_sent
+
+    def _track(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def inflight_tasks(self) -> int:
+        """Handler coroutines still running (their connection may be gone)."""
+        return len(self._tasks)
 
     def stats(self) -> dict[str, int]:
         """Counters for metrics: connections, requests and bytes (closed connections included)."""

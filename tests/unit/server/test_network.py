@@ -260,6 +260,7 @@ def test_coroutine_results_and_handler_exception_closes_only_that_connection() -
         r2, w2 = await connect(server)
         w1.write(req(1, b"A", b"async") + req(2, b"E", b"sync"))
         assert [await read_response(r1) for _ in range(2)] == [(1, b"async"), (2, b"sync")]
+        assert server.inflight_tasks == 0
         w2.write(req(3, b"X"))
         await assert_closed_by_server(r2)
         r3, w3 = await connect(server)
@@ -268,6 +269,24 @@ def test_coroutine_results_and_handler_exception_closes_only_that_connection() -
         w1.write(req(4, b"E", b"alive"))
         assert await read_response(r1) == (4, b"alive")
         w1.close()
+        await server.shutdown(1000)
+
+    run(main)
+
+
+def test_a_handler_coroutine_outlives_its_closed_connection() -> None:
+    async def main() -> None:
+        handler = ScriptedHandler()
+        server = await started(handler)
+        reader, writer = await connect(server)
+        writer.write(req(1, b"A", b"x"))
+        await until(lambda: handler.outstanding == 1, "the coroutine to start")
+        writer.transport.abort()
+        await until(lambda: server.connection_count == 0, "the connection to go")
+        assert server.inflight_tasks == 1  # still referenced, still running
+        handler.gate.set()
+        await until(lambda: server.inflight_tasks == 0, "the coroutine to finish")
+        assert handler.outstanding == 0
         await server.shutdown(1000)
 
     run(main)
