@@ -21,6 +21,7 @@ from kafkapy.common.errors import (
     FencedLeaderEpochError,
     NotEnoughReplicasError,
     NotLeaderOrFollowerError,
+    OffsetNotAvailableError,
     UnknownLeaderEpochError,
 )
 from kafkapy.common.types import (
@@ -331,6 +332,15 @@ class Partition:
             last_fetchable = lg.log_end_offset
         else:
             last_fetchable = lg.high_watermark
+        # A new leader whose high watermark has not reached its epoch's start offset cannot yet
+        # tell clients the latest offset (or search by time) consistently.
+        lagging = (isolation_level is not None and self.leader_epoch_start_offset is not None
+                   and self.leader_epoch_start_offset > lg.high_watermark)
+        if lagging and timestamp != EARLIEST_TIMESTAMP:
+            raise OffsetNotAvailableError(
+                f"failed to fetch offsets for partition {self.topic_partition} with leader epoch "
+                f"{self.leader_epoch}: the high watermark {lg.high_watermark} is below the epoch start offset "
+                f"{self.leader_epoch_start_offset}")
         if timestamp == LATEST_TIMESTAMP:
             return NO_TIMESTAMP, last_fetchable, self.leader_epoch
         found = lg.fetch_offset_by_timestamp(timestamp)

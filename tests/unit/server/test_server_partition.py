@@ -123,3 +123,17 @@ def test_leader_then_follower_then_leader_again() -> None:
     lg.log_end_offset = 7
     assert p.make_leader(PartitionState(1, 1, 4, (1, 2), 3, (1, 2))) is True
     assert p.leader_epoch == 4 and p.leader_epoch_start_offset == 7 and (4, 7) in lg.epochs
+
+
+def test_list_offsets_offset_not_available_while_the_hw_lags_the_epoch_start() -> None:
+    from kafkapy.common.errors import OffsetNotAvailableError
+    p, lg = make(isr=(1, 2), replicas=(1, 2))
+    p.append_records_to_leader(b"abcd", 1)
+    lg.high_watermark = 0
+    p.make_leader(PartitionState(1, 1, 1, (1, 2), 1, (1, 2)))   # new epoch starts at offset 4
+    with pytest.raises(OffsetNotAvailableError):
+        p.fetch_offset_for_timestamp(-1, 0, -1, True)
+    assert p.fetch_offset_for_timestamp(-1, None, -1, True) == (-1, 4, 1)   # replicas may ask
+    p.update_follower_fetch_state(2, 4, 0, lg.log_end_offset)
+    assert lg.high_watermark == 4
+    assert p.fetch_offset_for_timestamp(-1, 0, -1, True) == (-1, 4, 1)
