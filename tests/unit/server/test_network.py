@@ -281,7 +281,11 @@ def test_a_handler_coroutine_outlives_its_closed_connection() -> None:
         reader, writer = await connect(server)
         writer.write(req(1, b"A", b"x"))
         await until(lambda: handler.outstanding == 1, "the coroutine to start")
-        writer.transport.abort()
+        # The peer half-closes: its pending request is still answered before the close.
+        writer.write_eof()
+        await until(lambda: only_connection(server)._eof, "the server to see EOF")
+        assert server.connection_count == 1
+        only_connection(server).close()  # now drop it for good
         await until(lambda: server.connection_count == 0, "the connection to go")
         assert server.inflight_tasks == 1  # still referenced, still running
         handler.gate.set()
