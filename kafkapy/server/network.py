@@ -10,8 +10,8 @@ One `SocketServer` owns one asyncio server per listener. Every accepted socket g
   of one, `NO_RESPONSE` or `CLOSE_CONNECTION`;
 * writes responses strictly in request order. Responses that are ready after one read are
   coalesced into one write; a response still being computed holds back the ones behind it;
-* stops reading while too many responses are pending or the writer is blocked (slow reader),
-  and resumes once they drain;
+* stops reading while too many responses (count or bytes) are held back behind an unfinished
+  one, or while the writer is blocked (slow reader), and resumes once they drain;
 * sends `FileRegion` chunks without blocking the loop: regions up to
   `inline_region_max_bytes` (64 KiB) are pread and coalesced with the bytes around them (one
   write: cheaper than write + sendfile at that size); larger ones go out with `os.sendfile` on
@@ -19,7 +19,8 @@ One `SocketServer` owns one asyncio server per listener. Every accepted socket g
   and a full socket is waited out on a duplicate descriptor (`loop.add_writer`). The
   `region_send_mode="pread"` fallback copies through the transport instead (about twice the
   CPU per byte; bench/bench_network.py);
-* closes itself after `connections.max.idle.ms` without traffic.
+* closes itself after `connections.max.idle.ms` without traffic; a peer that half-closes
+  (EOF) still gets the responses it is owed, then the connection closes.
 
 Frame ownership: the memoryview passed to the handler stays valid for as long as anything
 references it. The receive buffer is reused in place only when no frame cut from it is still
@@ -106,6 +107,10 @@ class SocketServerConfig:
     pread_chunk_bytes: int = 1024 * 1024
     # Bytes-like chunks of a batch up to this total are joined into one buffer.
     join_max_bytes: int = 256 * 1024
+
+    def __post_init__(self) -> None:
+        if self.region_send_mode not in ("sendfile", "pread"):
+            raise ValueError(f"region_send_mode must be 'sendfile' or 'pread', not {self.region_send_mode!r}")
 
 
 def _memory_size(response: Response) -> int:
