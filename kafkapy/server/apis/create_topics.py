@@ -49,11 +49,12 @@ async def handle_create_topics(ctx: RequestContext, request: Any, broker: Any) -
     done = await manager.create_topics(topics, request.timeout_ms, validate_only, describe_configs=version >= 5)
     by_name = {r.name: r for r in done}
     results = []
+    dupes_text = ",".join(n for n in dict.fromkeys(names) if n in dupes)
     for name in dict.fromkeys(names):
         if name in dupes:
             results.append(TopicResult(name, int(ErrorCode.INVALID_REQUEST),
                                        f"Create topics request from client `{ctx.client_id}` contains multiple "
-                                       f"entries for the following topics: {name}"))
+                                       f"entries for the following topics: {dupes_text}"))
         else:
             results.append(by_name[name])
     return CreateTopicsResponse(throttle_time_ms=0, topics=[_result(r, version) for r in results])

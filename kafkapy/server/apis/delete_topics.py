@@ -2,7 +2,8 @@
 
 Only the controller serves it. ``delete.topic.enable=false`` answers TOPIC_DELETION_DISABLED
 (INVALID_REQUEST before v3). v6 names topics by name or by topic id (UNKNOWN_TOPIC_ID when
-the id is not known; INVALID_REQUEST when both or neither are given).
+the id is not known; INVALID_REQUEST when both or neither are given). A name listed twice is
+deleted and answered once.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from kafkapy.common.errors import ErrorCode
 from kafkapy.protocol.api_keys import ApiKey, register_supported
 from kafkapy.protocol.messages.delete_topics import API
-from kafkapy.server.admin_manager import TopicResult, admin_manager_for, default_message, duplicates
+from kafkapy.server.admin_manager import TopicResult, admin_manager_for, default_message
 from kafkapy.server.request import RequestContext
 
 DeleteTopicsResponse = API.response
@@ -20,7 +21,7 @@ DeletableTopicResult = API.response.struct("responses")
 _ZERO = uuid.UUID(int=0)
 
 
-def _result(r: TopicResult, version: int, name_of_id: dict[uuid.UUID, str] | None = None) -> Any:
+def _result(r: TopicResult, version: int) -> Any:
     out = DeletableTopicResult(name=r.name, error_code=r.error_code,
                                error_message=r.error_message if version >= 5 else None)
     if version >= 6:
@@ -47,8 +48,6 @@ async def handle_delete_topics(ctx: RequestContext, request: Any, broker: Any) -
                 entries.append((t.name, snapshot.topic_ids.get(t.name), 0))
     else:
         entries = [(n, None, 0) for n in request.topic_names]
-    names = [n for n, _, err in entries if n is not None and not err]
-    dupes = duplicates(names)
     early: list[TopicResult] = []
     todo: list[str] = []
     if not manager.is_controller():
@@ -61,21 +60,10 @@ async def handle_delete_topics(ctx: RequestContext, request: Any, broker: Any) -
         for name, tid, err in entries:
             if err:
                 early.append(TopicResult(name, err, default_message(err), topic_id=tid))
-            elif name in dupes:
-                early.append(TopicResult(name, int(ErrorCode.INVALID_REQUEST), "Duplicate topic in request.",
-                                         topic_id=tid))
-            else:
+            elif name not in todo:   # a name listed twice is deleted (and answered) once
                 todo.append(name)
-    done = await manager.delete_topics(list(dict.fromkeys(todo)), request.timeout_ms) if todo else []
-    seen: set[str] = set()
-    results = []
-    for r in early:
-        if r.name is not None and r.name in dupes:
-            if r.name in seen:
-                continue
-            seen.add(r.name)
-        results.append(r)
-    results.extend(done)
+    done = await manager.delete_topics(todo, request.timeout_ms) if todo else []
+    results = early + done
     return DeleteTopicsResponse(throttle_time_ms=0, responses=[_result(r, version) for r in results])
 
 
