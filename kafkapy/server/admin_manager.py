@@ -346,8 +346,13 @@ class AdminManager:
 
     async def _wait(self, results: list[TopicResult], timeout_ms: int,
                     pending: Callable[[TopicResult], bool]) -> list[TopicResult]:
-        if timeout_ms <= 0 or not any(r.error_code == 0 for r in results):
+        if not any(r.error_code == 0 for r in results):
             return results
+        if timeout_ms <= 0:
+            # Kafka does not wait at all then: the written topics answer REQUEST_TIMED_OUT (clients
+            # that asked for no wait, such as librdkafka with operation_timeout=0, read it as success).
+            return [TopicResult(r.name, int(ErrorCode.REQUEST_TIMED_OUT), None, topic_id=r.topic_id)
+                    if r.error_code == 0 else r for r in results]
         op = DelayedTopicOperation(self.broker.clock, timeout_ms, results, pending)
         self.topic_purgatory.try_complete_else_watch(op, [_ALL_TOPICS_KEY])
         return await op.future

@@ -68,6 +68,25 @@ def wait_until(predicate: Callable[[], Any], what: str, timeout_s: float = 30.0)
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
 
+def _waiting(kw: dict) -> dict:
+    # Kafka answers REQUEST_TIMED_OUT at once for operation_timeout=0 (librdkafka's default), which
+    # librdkafka reports as success before the metadata shows the change: these tests wait instead.
+    kw.setdefault("operation_timeout", 30)
+    return kw
+
+
+def create_topics(admin: AdminClient, topics: list, **kw: Any) -> dict:
+    return admin.create_topics(topics, **_waiting(kw))
+
+
+def delete_topics(admin: AdminClient, topics: list, **kw: Any) -> dict:
+    return admin.delete_topics(topics, **_waiting(kw))
+
+
+def create_partitions(admin: AdminClient, partitions: list, **kw: Any) -> dict:
+    return admin.create_partitions(partitions, **_waiting(kw))
+
+
 
 def result(futures: dict, key: Any, timeout: float = 30.0) -> Any:
     return futures[key].result(timeout=timeout)
@@ -80,7 +99,7 @@ def new_name(prefix: str = "adm") -> str:
 # ================================================================ CreateTopics
 def test_create_topic_writes_what_kafka_topics_writes(admin, broker, chroot):
     topic = new_name()
-    fs = admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1,
+    fs = create_topics(admin, [NewTopic(topic, num_partitions=3, replication_factor=1,
                                        config={"retention.ms": "3600000", "cleanup.policy": "compact"})],
                              operation_timeout=30)
     assert result(fs, topic) is None
@@ -112,8 +131,8 @@ def test_create_topic_writes_what_kafka_topics_writes(admin, broker, chroot):
 
 def test_create_topic_errors(admin, broker):
     existing = new_name("exists")
-    assert result(admin.create_topics([NewTopic(existing, 1, 1)]), existing) is None
-    fs = admin.create_topics([
+    assert result(create_topics(admin, [NewTopic(existing, 1, 1)]), existing) is None
+    fs = create_topics(admin, [
         NewTopic(existing, 1, 1),
         NewTopic("bad/name", 1, 1),
         NewTopic(new_name("rf"), 1, 3),
@@ -132,9 +151,18 @@ def test_create_topic_errors(admin, broker):
     assert codes["val"] == KafkaError.INVALID_CONFIG
 
 
+def test_zero_operation_timeout_does_not_wait(admin, broker, chroot):
+    """operation_timeout=0 (librdkafka's default): the broker writes the znodes and answers at once with
+    REQUEST_TIMED_OUT, which librdkafka reports as success; the topic appears shortly after."""
+    topic = new_name("nowait")
+    assert result(admin.create_topics([NewTopic(topic, 1, 1)]), topic) is None
+    assert run_zk(chroot, lambda zk: zk.topic_exists(topic))
+    wait_until(lambda: topic in admin.list_topics(timeout=10).topics, "the topic in the metadata")
+
+
 def test_create_topic_validate_only_writes_nothing(admin, broker, chroot):
     topic = new_name()
-    assert result(admin.create_topics([NewTopic(topic, 2, 1)], validate_only=True), topic) is None
+    assert result(create_topics(admin, [NewTopic(topic, 2, 1)], validate_only=True), topic) is None
     assert not run_zk(chroot, lambda zk: zk.topic_exists(topic))
     assert topic not in admin.list_topics(timeout=10).topics
 
@@ -160,29 +188,29 @@ def test_create_topic_with_explicit_assignment(broker, chroot):
 # ================================================================ CreatePartitions / DeleteTopics
 def test_create_partitions(admin, broker, chroot):
     topic = new_name()
-    assert result(admin.create_topics([NewTopic(topic, 2, 1)]), topic) is None
-    assert result(admin.create_partitions([NewPartitions(topic, 5)], operation_timeout=30), topic) is None
+    assert result(create_topics(admin, [NewTopic(topic, 2, 1)]), topic) is None
+    assert result(create_partitions(admin, [NewPartitions(topic, 5)], operation_timeout=30), topic) is None
     md = admin.list_topics(topic, timeout=10).topics[topic]
     assert sorted(md.partitions) == [0, 1, 2, 3, 4]
     assert all(p.leader == 0 for p in md.partitions.values())
     with pytest.raises(KafkaException) as info:
-        result(admin.create_partitions([NewPartitions(topic, 3)]), topic)
+        result(create_partitions(admin, [NewPartitions(topic, 3)]), topic)
     assert info.value.args[0].code() == KafkaError.INVALID_PARTITIONS
     missing = new_name("missing")
     with pytest.raises(KafkaException) as info:
-        result(admin.create_partitions([NewPartitions(missing, 3)]), missing)
+        result(create_partitions(admin, [NewPartitions(missing, 3)]), missing)
     assert info.value.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART
 
 
 def test_delete_topic(admin, broker, chroot):
     topic = new_name()
-    assert result(admin.create_topics([NewTopic(topic, 2, 1)]), topic) is None
-    assert result(admin.delete_topics([topic], operation_timeout=30), topic) is None
+    assert result(create_topics(admin, [NewTopic(topic, 2, 1)]), topic) is None
+    assert result(delete_topics(admin, [topic], operation_timeout=30), topic) is None
     # Returned once the metadata no longer has it; the controller removed the znodes.
     assert topic not in admin.list_topics(timeout=10).topics
     wait_until(lambda: not run_zk(chroot, lambda zk: zk.topic_exists(topic)), "the topic znode to go")
     with pytest.raises(KafkaException) as info:
-        result(admin.delete_topics([topic]), topic)
+        result(delete_topics(admin, [topic]), topic)
     assert info.value.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART
 
 
@@ -194,7 +222,7 @@ def describe(admin: AdminClient, rtype: Any, name: str) -> dict[str, Any]:
 
 def test_describe_topic_configs(admin, broker):
     topic = new_name()
-    assert result(admin.create_topics([NewTopic(topic, 1, 1, config={"retention.ms": "123456"})]), topic) is None
+    assert result(create_topics(admin, [NewTopic(topic, 1, 1, config={"retention.ms": "123456"})]), topic) is None
     configs = describe(admin, ConfigResource.Type.TOPIC, topic)
     assert configs["retention.ms"].value == "123456"
     assert configs["retention.ms"].source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
@@ -222,7 +250,7 @@ def test_describe_broker_configs(admin, broker):
 def test_alter_topic_config_applied_without_restart(admin, broker, chroot):
     """max.message.bytes lowered through AlterConfigs: the running broker rejects larger batches."""
     topic = new_name()
-    assert result(admin.create_topics([NewTopic(topic, 1, 1)]), topic) is None
+    assert result(create_topics(admin, [NewTopic(topic, 1, 1)]), topic) is None
     producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0,
                          "compression.type": "none", "message.max.bytes": 100000})
     errors: list = []
@@ -259,7 +287,7 @@ def test_alter_topic_config_applied_without_restart(admin, broker, chroot):
 
 def test_incremental_alter_topic_configs(admin, broker, chroot):
     topic = new_name()
-    assert result(admin.create_topics([NewTopic(topic, 1, 1, config={"retention.ms": "100000"})]), topic) is None
+    assert result(create_topics(admin, [NewTopic(topic, 1, 1, config={"retention.ms": "100000"})]), topic) is None
     res = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[
         ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.APPEND),
         ConfigEntry("segment.bytes", "1048576", incremental_operation=AlterConfigOpType.SET),
@@ -306,7 +334,7 @@ def test_dynamic_broker_default_config(admin, broker, chroot):
         assert run_zk(chroot, lambda zk: zk.get_entity_config("brokers", "<default>")) == {
             "log.retention.ms": "7777777"}
         topic = new_name()
-        assert result(admin.create_topics([NewTopic(topic, 1, 1)]), topic) is None
+        assert result(create_topics(admin, [NewTopic(topic, 1, 1)]), topic) is None
 
         def seen() -> bool:
             c = describe(admin, ConfigResource.Type.TOPIC, topic)["retention.ms"]
@@ -334,7 +362,7 @@ def test_dynamic_per_broker_config_written_by_zookeeper_tool(admin, broker, chro
     message.max.bytes to topics without an override (a larger produce fails), and reverts on delete."""
     from kafkapy.zk.admin_zk import AdminZkClient
     topic = new_name()
-    assert result(admin.create_topics([NewTopic(topic, 1, 1)]), topic) is None
+    assert result(create_topics(admin, [NewTopic(topic, 1, 1)]), topic) is None
     producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "compression.type": "none"})
     errors: list = []
 
@@ -360,7 +388,7 @@ def test_delete_records(admin, broker):
     if not hasattr(admin, "delete_records"):
         pytest.skip("this confluent-kafka has no AdminClient.delete_records")
     topic = new_name()
-    assert result(admin.create_topics([NewTopic(topic, 1, 1)]), topic) is None
+    assert result(create_topics(admin, [NewTopic(topic, 1, 1)]), topic) is None
     producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
     for i in range(10):
         producer.produce(topic, str(i).encode())
@@ -411,7 +439,7 @@ def test_segment_bytes_and_retention_changed_on_a_live_topic(admin, broker):
     lowered on a live topic makes the log roll small segments; retention.ms=1 then deletes the old
     ones, which moves the log start offset."""
     topic = new_name("ret")
-    assert result(admin.create_topics([NewTopic(topic, 1, 1)]), topic) is None
+    assert result(create_topics(admin, [NewTopic(topic, 1, 1)]), topic) is None
     producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "compression.type": "none"})
     log_dir = broker.data_dir / f"{topic}-0"
 
@@ -449,7 +477,7 @@ def test_kafka_python_log_dirs_records_cluster(broker, admin):
     from kafka import TopicPartition as KTopicPartition
     from kafka.admin import KafkaAdminClient
     topic = new_name("ld")
-    assert result(admin.create_topics([NewTopic(topic, 2, 1)]), topic) is None
+    assert result(create_topics(admin, [NewTopic(topic, 2, 1)]), topic) is None
     producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
     for i in range(6):
         producer.produce(topic, b"r%d" % i, partition=0)

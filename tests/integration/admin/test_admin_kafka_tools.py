@@ -75,6 +75,25 @@ def wait_until(predicate: Callable[[], Any], what: str, timeout_s: float = 30.0)
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
 
+def _waiting(kw: dict) -> dict:
+    # Kafka answers REQUEST_TIMED_OUT at once for operation_timeout=0 (librdkafka's default), which
+    # librdkafka reports as success before the metadata shows the change: these tests wait instead.
+    kw.setdefault("operation_timeout", 30)
+    return kw
+
+
+def create_topics(admin: AdminClient, topics: list, **kw: Any) -> dict:
+    return admin.create_topics(topics, **_waiting(kw))
+
+
+def delete_topics(admin: AdminClient, topics: list, **kw: Any) -> dict:
+    return admin.delete_topics(topics, **_waiting(kw))
+
+
+def create_partitions(admin: AdminClient, partitions: list, **kw: Any) -> dict:
+    return admin.create_partitions(partitions, **_waiting(kw))
+
+
 
 def test_topic_command_over_the_admin_apis(cluster, classpath):
     """kafka-topics.sh --bootstrap-server: create (routed to the controller), describe, add partitions,
@@ -166,7 +185,7 @@ def test_topic_config_command_and_delete_records_with_a_follower(cluster, classp
     servers = bootstrap(brokers)
     admin = AdminClient({"bootstrap.servers": servers})
     topic = f"jc-{uuid.uuid4().hex[:6]}"
-    assert admin.create_topics([NewTopic(topic, 1, 2)])[topic].result(timeout=30) is None
+    assert create_topics(admin, [NewTopic(topic, 1, 2)])[topic].result(timeout=30) is None
     out = tool(classpath, "kafka.admin.ConfigCommand", "--bootstrap-server", servers, "--entity-type", "topics",
                "--entity-name", topic, "--alter", "--add-config", "max.message.bytes=20000,retention.ms=999999")
     assert out.returncode == 0, out.stdout + out.stderr
