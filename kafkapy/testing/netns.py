@@ -35,10 +35,14 @@ import threading
 import uuid
 import weakref
 from dataclasses import dataclass
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 SUPERNET = ipaddress.ip_network("198.18.0.0/15")
+# One file per live network, holding the owner's pid: networks of a process that died without
+# cleaning up (SIGKILL) are removed by the next `create()`.
+STATE_DIR = Path(os.environ.get("KAFKAPY_NETNS_STATE", "/run/kafkapy-netns"))
 HOST_OFFSET = 10          # broker i gets .(HOST_OFFSET + i)
 
 _probe_lock = threading.Lock()
@@ -105,6 +109,42 @@ def _used_subnets() -> set[int]:
     return used
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale() -> list[str]:
+    """Remove the namespaces and links of networks whose owning process is gone; returns their tags."""
+    removed: list[str] = []
+    try:
+        entries = list(STATE_DIR.iterdir())
+    except FileNotFoundError:
+        return removed
+    namespaces = _ip("netns", "list", check=False).stdout.split()
+    for entry in entries:
+        tag = entry.name
+        try:
+            pid = int(entry.read_text().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if pid and _pid_alive(pid):
+            continue
+        for name in namespaces:
+            if name.startswith(f"kp{tag}b") or name == f"kp{tag}hub":
+                _ip("netns", "del", name, check=False)
+        _ip("link", "del", f"kp{tag}r", check=False)
+        entry.unlink(missing_ok=True)
+        removed.append(tag)
+        log.warning("removed network namespaces of a dead process (tag %s, pid %s)", tag, pid)
+    return removed
+
+
 _LIVE: "weakref.WeakSet[ClusterNetwork]" = weakref.WeakSet()
 # Subnets of destroyed networks keep an `unreachable` route until this process exits, so a client
 # still retrying a vanished broker gets "no route" instead of its packets taking the default route
@@ -161,6 +201,7 @@ class ClusterNetwork:
         return str(self.subnet.network_address + 1)
 
     def create(self) -> "ClusterNetwork":
+        sweep_stale()
         used = _used_subnets()
         free = [n for n in range(1, 511) if n not in used and n != 256 and n != 255 and n != 511]
         if not free:
@@ -173,6 +214,8 @@ class ClusterNetwork:
         _LIVE.add(self)
         self._created = True
         try:
+            STATE_DIR.mkdir(parents=True, exist_ok=True)
+            (STATE_DIR / self.tag).write_text(f"{os.getpid()}\n")
             _ip("netns", "add", self.hub)
             _ip("-n", self.hub, "link", "set", "lo", "up")
             _ip("-n", self.hub, "link", "add", self.bridge, "type", "bridge")
@@ -246,6 +289,7 @@ class ClusterNetwork:
         # Deleting the hub destroys the peer, which takes the root end with it; be sure anyway.
         if _ip("link", "show", self.root_link, check=False).returncode == 0:
             _ip("link", "del", self.root_link, check=False)
+        (STATE_DIR / self.tag).unlink(missing_ok=True)
         if self.subnet is not None and _ip("route", "replace", "unreachable", str(self.subnet),
                                            check=False).returncode == 0:
             _FENCED.add(str(self.subnet))
@@ -262,4 +306,4 @@ class ClusterNetwork:
 
 
 __all__ = ["ClusterNetwork", "NetnsHost", "NetnsUnavailableError", "NetnsCommandError",
-           "netns_unavailable_reason", "HOST_OFFSET"]
+           "netns_unavailable_reason", "sweep_stale", "HOST_OFFSET"]

@@ -74,3 +74,18 @@ def test_destroy_is_idempotent_and_the_context_manager_cleans_up() -> None:
         assert network.hub in namespaces()
     network.destroy()
     assert network.hub not in namespaces()
+
+
+def test_networks_of_a_killed_process_are_swept() -> None:
+    script = ("import os, sys; from kafkapy.testing import netns; n = netns.ClusterNetwork().create(); "
+              "n.add_host(0); print(n.tag, flush=True); os.kill(os.getpid(), 9)")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**__import__("os").environ, "PYTHONPATH": str(__import__("pathlib").Path(
+                              __file__).resolve().parents[3])})
+    tag = proc.stdout.strip()
+    assert proc.returncode == -9 and tag
+    assert f"kp{tag}hub" in namespaces()                 # left behind by the SIGKILL
+    assert tag in netns.sweep_stale()
+    listed = namespaces()
+    assert f"kp{tag}hub" not in listed and f"kp{tag}b0" not in listed
+    assert subprocess.run(["ip", "link", "show", f"kp{tag}r"], capture_output=True).returncode != 0
