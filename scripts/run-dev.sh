@@ -1,29 +1,39 @@
 #!/usr/bin/env bash
-# `make run`: ZooKeeper in the background, one broker in the foreground; Ctrl-C stops both cleanly.
+# `make run`: ZooKeeper in the background, one broker in the foreground; Ctrl-C stops both cleanly
+# (the broker first, with its controlled shutdown and clean-shutdown marker, then ZooKeeper).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p .run
-bin/zookeeper-server-start.sh config/zookeeper.properties > .run/zookeeper.out 2>&1 &
+# ZooKeeper gets its own session so that Ctrl-C on the terminal reaches only the broker.
+setsid bin/zookeeper-server-start.sh config/zookeeper.properties > .run/zookeeper.out 2>&1 < /dev/null &
 zk_pid=$!
-stop_zk() { kill -TERM "$zk_pid" 2>/dev/null; wait "$zk_pid" 2>/dev/null; }
-trap 'stop_zk' EXIT
-# Wait for ZooKeeper to serve requests (srvr answers "Mode:" only once it does).
-for _ in $(seq 1 100); do
-  if python3 - <<'PY' 2>/dev/null
+stop_zk() {
+  kill -TERM "$zk_pid" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do kill -0 "$zk_pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$zk_pid" 2>/dev/null
+}
+trap stop_zk EXIT
+zk_ready() {
+  python3 - <<'PY' 2>/dev/null
 import socket, sys
 s = socket.create_connection(("127.0.0.1", 2181), timeout=1); s.sendall(b"srvr")
 sys.exit(0 if b"Mode:" in s.recv(4096) else 1)
 PY
-  then break; fi
+}
+for _ in $(seq 1 150); do
+  zk_ready && break
   if ! kill -0 "$zk_pid" 2>/dev/null; then echo "ZooKeeper failed to start:"; tail -20 .run/zookeeper.out; exit 1; fi
   sleep 0.2
 done
+zk_ready || { echo "ZooKeeper did not become ready on 127.0.0.1:2181 (log: .run/zookeeper.out)"; exit 1; }
 echo "ZooKeeper is up on 127.0.0.1:2181 (log: .run/zookeeper.out). Starting the broker; Ctrl-C stops both."
 bin/kafka-server-start.sh config/server.properties "$@" &
 broker_pid=$!
 trap 'kill -TERM "$broker_pid" 2>/dev/null' INT TERM
-wait "$broker_pid"; rc=$?
-# A signal interrupts the first wait; wait again for the broker's clean shutdown.
-kill -0 "$broker_pid" 2>/dev/null && wait "$broker_pid"
+rc=0
+# `wait` returns early when a trapped signal arrives: keep waiting until the broker has really exited.
+while kill -0 "$broker_pid" 2>/dev/null; do
+  wait "$broker_pid"; rc=$?
+done
 exit $rc
