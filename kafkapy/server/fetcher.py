@@ -500,11 +500,42 @@ class Replication:
         self._jobs.append(self.tasks.every("isr-change-propagation", ISR_CHANGE_PROPAGATION_INTERVAL_MS,
                                            self.isr_manager.maybe_propagate_isr_changes))
 
-    async def shutdown(self) -> None:
+    def stop_now(self) -> None:
+        """Synchronous stop: cancel the jobs and fetcher tasks (each sees the cancellation at its
+        next await, so no append happens after this returns)."""
         for job in self._jobs:
             job.cancel()
         self._jobs.clear()
+        for fetcher in self.fetcher_manager.fetchers.values():
+            fetcher._stopped = True
+            if fetcher._task is not None:
+                fetcher._task.cancel()
+
+    async def shutdown(self) -> None:
+        self.stop_now()
         await self.fetcher_manager.shutdown()
+
+
+def install_replication(broker: Any) -> Replication | None:
+    """Start replication once per broker (``broker.replication``), unless the broker already did.
+
+    Called from the handler modules' ``register`` (after the ReplicaManager exists). The broker's
+    shutdown runs ``replica_manager.shutdown()`` before closing the logs; the fetchers are
+    stopped there when the broker does not stop them itself.
+    """
+    if getattr(broker, "replication", None) is not None or getattr(broker, "replica_manager", None) is None:
+        return None
+    replication = start_replication(broker)
+    broker.replication = replication
+    rm = broker.replica_manager
+    rm_shutdown = rm.shutdown
+
+    def shutdown_with_fetchers() -> None:
+        replication.stop_now()
+        rm_shutdown()
+
+    rm.shutdown = shutdown_with_fetchers
+    return replication
 
 
 def start_replication(broker: Any, *, isr_mode: str | None = None) -> Replication:
@@ -555,4 +586,4 @@ def start_replication(broker: Any, *, isr_mode: str | None = None) -> Replicatio
 
 
 __all__ = ["ReplicaFetcherManager", "ReplicaFetcher", "PartitionFetchState", "FetcherConfig", "Replication",
-           "start_replication", "truncation_offset", "fetcher_id_for"]
+           "start_replication", "install_replication", "truncation_offset", "fetcher_id_for"]
