@@ -24,8 +24,9 @@ What a handler may use on ``broker``: ``config``, ``broker_id``, ``broker_epoch`
 ``zk_client`` (KafkaZkClient), ``admin_zk`` (AdminZkClient), ``controller``,
 ``load_topic_configs(topics)``, ``log_config_for(topic)``, ``topic_configs`` (topic -> overrides),
 ``update_broker_defaults(props)``, ``metadata_listeners`` (called with the partitions each
-UpdateMetadata deleted) and ``executor``. Topic and broker config changes (``/config/changes``)
-are applied by the DynamicConfigManager that the config API modules start.
+UpdateMetadata deleted), ``shutdown_hooks`` (run after the listeners stop) and ``executor``.
+Topic and broker config changes (``/config/changes``) are applied by the DynamicConfigManager
+that the config API modules start.
 
 uvloop is installed here only, through a loop factory (`new_event_loop`).
 """
@@ -34,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import importlib
+import inspect
 import logging
 import os
 import pkgutil
@@ -132,6 +134,8 @@ class KafkaServer:
         self.controller: Any = None
         self.topic_configs: dict[str, dict[str, str]] = {}
         self.metadata_listeners: list[Callable[[list[TopicPartition]], None]] = []
+        # Run (awaited when they return an awaitable) once the listeners stopped, before the logs close.
+        self.shutdown_hooks: list[Callable[[], Any]] = []
         self.advertised_endpoints: tuple[EndPoint, ...] = ()
         self._broker_defaults = {k: str(v) for k, v in config.originals().items() if v is not None}
         self._shutdown_requested = asyncio.Event()
@@ -447,6 +451,7 @@ class KafkaServer:
                 await self.socket_server.shutdown(5000)
             self.jobs.cancel_all()
             await self.jobs.close()
+            await self._run_shutdown_hooks()
             if self.replica_manager is not None:
                 self.replica_manager.shutdown()
             if self.log_manager is not None:
@@ -461,6 +466,15 @@ class KafkaServer:
         finally:
             self._shutdown_done.set()
         self.logger.info("shut down completed")
+
+    async def _run_shutdown_hooks(self) -> None:
+        for hook in self.shutdown_hooks:
+            try:
+                result = hook()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                self.logger.error("Shutdown hook %r failed", hook, exc_info=True)
 
     async def _abort_startup(self) -> None:
         """Undo what a failed startup did (release the log dir locks, close ZooKeeper)."""
