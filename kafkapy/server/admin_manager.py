@@ -657,14 +657,16 @@ class AdminManager:
                     raise ApiError(ErrorCode.INVALID_REQUEST,
                                    f"Config value {verb} is not allowed for config key: {name}")
                 existing = props.get(name)
-                if existing is None:
-                    existing = self._effective_text(rtype, name, key)
+                if existing is None and op == AlterConfigOp.APPEND and key.default is not None:
+                    existing = format_value(key.default, key.type)   # the definition's default, as Kafka
                 items = [s.strip() for s in (existing or "").split(",") if s.strip()]
                 given = [s.strip() for s in (value or "").split(",") if s.strip()]
                 if op == AlterConfigOp.APPEND:
-                    items += [g for g in given if g not in items]
+                    items += given                                    # a list concatenation, duplicates kept
                 else:
-                    items = [i for i in items if i not in given]
+                    for g in given:                                   # a multiset difference
+                        if g in items:
+                            items.remove(g)
                 props[name] = ",".join(items)
             else:
                 raise ApiError(ErrorCode.INVALID_REQUEST, f"Unknown alter config operation {op} for {name}")
@@ -674,16 +676,6 @@ class AdminManager:
         if rtype == ResourceType.TOPIC:
             return TOPIC_CONFIG_DEF[name] if name in TOPIC_CONFIG_DEF else None
         return BROKER_CONFIG[name] if name in BROKER_CONFIG else None
-
-    def _effective_text(self, rtype: int, name: str, key: ConfigKey) -> str | None:
-        if rtype == ResourceType.TOPIC:
-            broker_name = BROKER_DEFAULT_PROPERTY.get(name)
-            if broker_name is not None:
-                text = self.broker_config.value_of(broker_name)
-                if text is not None:
-                    return text
-            return format_value(key.default, key.type) if key.default is not None else None
-        return self.broker_config.value_of(name)
 
     def _alter_loggers(self, rname: str, ops: Sequence[tuple[str, int, str | None]], validate_only: bool) -> None:
         self._check_broker_id(rname)
