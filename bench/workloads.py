@@ -1,0 +1,273 @@
+"""Client-side workloads of the side-by-side benchmark (`bench/compare.py`), all confluent-kafka.
+
+Every function takes a bootstrap address and a topic that already exists with the right
+partition count, so the same code runs unchanged against Apache Kafka, kafkapy and
+librdkafka's mock cluster (`MockCluster`, the client's own ceiling).
+
+- `produce(bootstrap, topic, spec)`: `spec.records` values of `spec.record_bytes` bytes,
+  round-robin over the partitions, acks=1, linger.ms=5, batch.size 1 MiB, the spec's
+  compression; timed from the first `produce()` until every delivery report arrived.
+- `consume(bootstrap, topic, partitions, records)`: one consumer, partitions assigned
+  (no group), from the beginning until `records` arrived.
+- `latency(bootstrap, topic, rate, seconds)`: a paced producer (linger.ms=0) and a polling
+  consumer in one process; produce-to-consume time of each record from a monotonic clock
+  stamp in its value.
+
+Values are semi-compressible (half random bytes, half repeated text, from a pool of 256) so
+lz4 has real work and the compressed rows are not a trivial run-length case.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+
+_POOL = 256
+_STAMP = struct.Struct(">q")
+
+
+@dataclass(frozen=True, slots=True)
+class ProduceSpec:
+    record_bytes: int
+    partitions: int
+    compression: str
+    records: int
+
+    @property
+    def name(self) -> str:
+        size = f"{self.record_bytes // 1024} KiB" if self.record_bytes >= 1024 else f"{self.record_bytes} B"
+        return f"{size}, {self.partitions} part, {self.compression}"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.record_bytes}b-{self.partitions}p-{self.compression}"
+
+
+@dataclass(frozen=True, slots=True)
+class ThroughputResult:
+    seconds: float
+    records: int
+    bytes: int
+    errors: int = 0
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyResult:
+    count: int
+    p50_ms: float
+    p99_ms: float
+    p999_ms: float
+    lost: int
+
+
+def payloads(size: int, count: int = _POOL, seed: int = 7) -> list[bytes]:
+    """`count` distinct values of `size` bytes, about half of each compressible."""
+    rng = random.Random(seed)
+    text = b"kafkapy benchmark value; " * (size // 25 + 1)
+    out = []
+    for _ in range(count):
+        half = size // 2
+        out.append(rng.randbytes(half) + text[:size - half])
+    return out
+
+
+def _producer_config(bootstrap: str, compression: str, linger_ms: int) -> dict[str, object]:
+    return {"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": linger_ms,
+            "batch.size": 1_048_576, "batch.num.messages": 1_000_000,
+            "queue.buffering.max.messages": 1_000_000, "queue.buffering.max.kbytes": 1_048_576,
+            "enable.idempotence": False, "compression.type": compression,
+            "message.max.bytes": 2_000_000}
+
+
+def produce(bootstrap: str, topic: str, spec: ProduceSpec, timeout_s: float = 300.0) -> ThroughputResult:
+    p = Producer(_producer_config(bootstrap, spec.compression, 5))
+    # Connection and metadata before the clock starts: every target pays the same.
+    p.list_topics(topic, timeout=10)
+    values = payloads(spec.record_bytes)
+    errors = [0]
+
+    def on_delivery(err: object, _msg: object) -> None:
+        if err is not None:
+            errors[0] += 1
+
+    parts = spec.partitions
+    produce_one = p.produce
+    start = time.perf_counter()
+    for i in range(spec.records):
+        while True:
+            try:
+                produce_one(topic, values[i & (_POOL - 1)], partition=i % parts, on_delivery=on_delivery)
+                break
+            except BufferError:
+                p.poll(0.001)
+    left = p.flush(timeout_s)
+    seconds = time.perf_counter() - start
+    return ThroughputResult(seconds, spec.records - left, (spec.records - left) * spec.record_bytes,
+                            errors[0] + left)
+
+
+def _consumer_config(bootstrap: str) -> dict[str, object]:
+    return {"bootstrap.servers": bootstrap, "group.id": "kafkapy-bench", "enable.auto.commit": False,
+            "fetch.max.bytes": 52_428_800, "max.partition.fetch.bytes": 10_485_760,
+            "queued.max.messages.kbytes": 1_048_576, "enable.partition.eof": False}
+
+
+def consume(bootstrap: str, topic: str, partitions: int, records: int,
+            timeout_s: float = 120.0) -> ThroughputResult:
+    c = Consumer(_consumer_config(bootstrap))
+    try:
+        c.list_topics(topic, timeout=10)
+        c.assign([TopicPartition(topic, i, OFFSET_BEGINNING) for i in range(partitions)])
+        got = 0
+        total = 0
+        errors = 0
+        start = time.perf_counter()
+        deadline = start + timeout_s
+        while got < records and time.perf_counter() < deadline:
+            for m in c.consume(100_000, 0.5):
+                if m.error() is None:
+                    got += 1
+                    total += len(m.value())
+                else:
+                    errors += 1
+        seconds = time.perf_counter() - start
+        return ThroughputResult(seconds, got, total, errors + (records - got))
+    finally:
+        c.close()
+
+
+def latency(bootstrap: str, topic: str, *, rate: int = 10_000, seconds: float = 3.0,
+            record_bytes: int = 100) -> LatencyResult:
+    """Produce-to-consume times at `rate` records/s for `seconds` on partition 0."""
+    consumer = Consumer(_consumer_config(bootstrap))
+    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    producer = Producer(_producer_config(bootstrap, "none", 0))
+    pad = b"p" * max(0, record_bytes - _STAMP.size)
+    total = int(rate * seconds)
+    samples: list[int] = []
+    warm = threading.Event()
+    stop = threading.Event()
+
+    def reader() -> None:
+        clock = time.monotonic_ns
+        while not stop.is_set():
+            m = consumer.poll(0.05)
+            if m is None or m.error() is not None:
+                continue
+            now = clock()
+            value = m.value()
+            if value[:1] == b"w":
+                warm.set()
+                continue
+            samples.append(now - _STAMP.unpack_from(value)[0])
+            if len(samples) >= total:
+                return
+
+    thread = threading.Thread(target=reader, name="latency-reader", daemon=True)
+    thread.start()
+    try:
+        # Warm-up: the consumer's first fetch and the producer's connection are made.
+        deadline = time.monotonic() + 30
+        while not warm.is_set() and time.monotonic() < deadline:
+            producer.produce(topic, b"w" * record_bytes, partition=0)
+            producer.flush(5)
+            warm.wait(0.2)
+        start = time.monotonic_ns()
+        interval_ns = 1_000_000_000 // rate
+        sent = 0
+        while sent < total:
+            due = (time.monotonic_ns() - start) // interval_ns + 1
+            while sent < min(due, total):
+                producer.produce(topic, _STAMP.pack(time.monotonic_ns()) + pad, partition=0)
+                sent += 1
+            producer.poll(0)
+            time.sleep(0.0005)
+        producer.flush(30)
+        thread.join(30)
+    finally:
+        stop.set()
+        thread.join(5)
+        consumer.close()
+    lat = sorted(samples)
+    if not lat:
+        return LatencyResult(0, float("nan"), float("nan"), float("nan"), total)
+
+    def pct(q: float) -> float:
+        return lat[min(len(lat) - 1, int(q * len(lat)))] / 1e6
+
+    return LatencyResult(len(lat), pct(0.50), pct(0.99), pct(0.999), total - len(lat))
+
+
+# --------------------------------------------------------------------------- mock cluster
+def _librdkafka() -> ctypes.CDLL:
+    import confluent_kafka
+    libs = Path(confluent_kafka.__file__).resolve().parent.parent / "confluent_kafka.libs"
+    found = sorted(libs.glob("librdkafka*.so*")) if libs.is_dir() else []
+    return ctypes.CDLL(str(found[0]) if found else "librdkafka.so.1")
+
+
+class MockCluster:
+    """librdkafka's in-process mock cluster, reachable over loopback by any client.
+
+    It is what ``test.mock.num.brokers=1`` starts inside a client, created here through
+    librdkafka's mock API (ctypes) so that topics get the partition count a workload asks
+    for (auto-created mock topics always have 4 partitions).
+    """
+
+    def __init__(self, brokers: int = 1) -> None:
+        lib = _librdkafka()
+        lib.rd_kafka_conf_new.restype = ctypes.c_void_p
+        lib.rd_kafka_new.restype = ctypes.c_void_p
+        lib.rd_kafka_new.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+        lib.rd_kafka_mock_cluster_new.restype = ctypes.c_void_p
+        lib.rd_kafka_mock_cluster_new.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        lib.rd_kafka_mock_cluster_bootstraps.restype = ctypes.c_char_p
+        lib.rd_kafka_mock_cluster_bootstraps.argtypes = [ctypes.c_void_p]
+        lib.rd_kafka_mock_topic_create.restype = ctypes.c_int
+        lib.rd_kafka_mock_topic_create.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
+                                                   ctypes.c_int]
+        lib.rd_kafka_mock_cluster_destroy.argtypes = [ctypes.c_void_p]
+        lib.rd_kafka_destroy.argtypes = [ctypes.c_void_p]
+        self._lib = lib
+        errstr = ctypes.create_string_buffer(512)
+        self._rk = lib.rd_kafka_new(0, lib.rd_kafka_conf_new(), errstr, len(errstr))
+        if not self._rk:
+            raise RuntimeError(f"rd_kafka_new failed: {errstr.value.decode(errors='replace')}")
+        self._cluster = lib.rd_kafka_mock_cluster_new(self._rk, brokers)
+        if not self._cluster:
+            lib.rd_kafka_destroy(self._rk)
+            raise RuntimeError("rd_kafka_mock_cluster_new failed")
+        self.bootstrap = lib.rd_kafka_mock_cluster_bootstraps(self._cluster).decode()
+        self.pid = os.getpid()
+
+    def create_topic(self, topic: str, partitions: int) -> None:
+        err = self._lib.rd_kafka_mock_topic_create(self._cluster, topic.encode(), partitions, 1)
+        if err != 0:
+            raise RuntimeError(f"mock topic {topic}: {KafkaError(err).str()}")
+
+    def close(self) -> None:
+        if self._cluster:
+            self._lib.rd_kafka_mock_cluster_destroy(self._cluster)
+            self._cluster = None
+        if self._rk:
+            self._lib.rd_kafka_destroy(self._rk)
+            self._rk = None
+
+
+__all__ = ["ProduceSpec", "ThroughputResult", "LatencyResult", "payloads", "produce", "consume", "latency",
+           "MockCluster"]
