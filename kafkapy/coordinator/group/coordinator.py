@@ -361,7 +361,11 @@ class GroupCoordinator:
 
         def respond(statuses: dict) -> int:
             status = statuses.get(tp)
-            return status.error_code if status is not None else ErrorCode.UNKNOWN_SERVER_ERROR
+            code = status.error_code if status is not None else ErrorCode.UNKNOWN_SERVER_ERROR
+            if code != ErrorCode.NONE:
+                log.info("[GroupMetadataManager brokerId=%d] Appending %d records of group %s to %s failed with "
+                         "error code %d", self.broker_id, len(entries), group_id, tp, code)
+            return code
 
         try:
             result = self.replica_manager.append_records(self.config.offsets_commit_timeout_ms, acks, True,
