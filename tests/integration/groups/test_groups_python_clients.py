@@ -217,3 +217,32 @@ def test_kafka_python_legacy_offset_storage(broker: BrokerProcess) -> None:
     finally:
         c.close()
     assert _zk_offset(broker.zookeeper_connect, kafka_group, topic, 0) is None
+
+
+@pytest.mark.parametrize("api_version", [(0, 9), (0, 10, 1), (2, 0)])
+def test_kafka_python_old_group_protocol_versions(broker: BrokerProcess, api_version: tuple) -> None:
+    """kafka-python pinned to older brokers speaks JoinGroup v0/v1/v3, OffsetCommit v2/v3..."""
+    from kafka import KafkaConsumer
+
+    topic = new_topic(broker, "old", 2)
+    group = f"old-{uuid.uuid4().hex[:6]}"
+    values = [b"old-%03d" % i for i in range(50)]
+    produce(broker.bootstrap, topic, values)
+    members = [KafkaConsumer(topic, bootstrap_servers=broker.bootstrap, group_id=group, api_version=api_version,
+                             enable_auto_commit=False, auto_offset_reset="earliest", session_timeout_ms=6000,
+                             heartbeat_interval_ms=500) for _ in range(2)]
+    seen: set[bytes] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for m in members:
+                for records in m.poll(timeout_ms=50).values():
+                    seen.update(r.value for r in records)
+                    m.commit()
+            parts = [{tp.partition for tp in m.assignment()} for m in members]
+            if parts[0] and parts[1] and parts[0] | parts[1] == {0, 1} and set(values) <= seen:
+                break
+        assert [len(p) for p in parts] == [1, 1] and set(values) <= seen, (parts, len(seen))
+    finally:
+        for m in members:
+            m.close()

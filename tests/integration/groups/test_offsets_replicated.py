@@ -11,7 +11,7 @@ import pytest
 from kafkapy.coordinator.group.metadata_manager import partition_for
 from kafkapy.testing.cluster import LocalCluster
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
 OFFSETS_PARTITIONS = 3
 
@@ -28,7 +28,7 @@ def test_committed_offsets_survive_coordinator_kill(tmp_path) -> None:
         c = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": group,
                       "enable.auto.commit": False})
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120     # the offsets topic is created by the first FindCoordinator
             while True:
                 try:
                     c.commit(offsets=[TopicPartition("orders", p, o) for p, o in wanted.items()],
