@@ -208,7 +208,7 @@ class ConfigDescriber:
     def topic_entries(self, log_config: LogConfig, topic_props: Mapping[str, str],
                       keys: Iterable[str] | None, include_synonyms: bool,
                       include_documentation: bool) -> list[ConfigEntry]:
-        wanted = set(keys) if keys is not None else None
+        wanted = set(keys) if keys else None   # null or empty: every config, as Kafka
         values = log_config.to_props()
         out = []
         for key in TOPIC_CONFIG_DEF:
@@ -230,7 +230,7 @@ class ConfigDescriber:
     def broker_entries(self, per_broker: bool, keys: Iterable[str] | None, include_synonyms: bool,
                        include_documentation: bool) -> list[ConfigEntry]:
         bc = self.broker_config
-        wanted = set(keys) if keys is not None else None
+        wanted = set(keys) if keys else None
         if per_broker:
             names = list(dict.fromkeys([*BROKER_CONFIG.names(), *bc.static, *bc.dynamic_default,
                                         *bc.dynamic_broker]))
@@ -263,7 +263,7 @@ class ConfigDescriber:
 _LOG4J_LEVELS = {logging.CRITICAL: "FATAL", logging.ERROR: "ERROR", logging.WARNING: "WARN",
                  logging.INFO: "INFO", logging.DEBUG: "DEBUG", 5: "TRACE"}
 _LEVELS_BY_NAME = {"FATAL": logging.CRITICAL, "ERROR": logging.ERROR, "WARN": logging.WARNING,
-                   "INFO": logging.INFO, "DEBUG": logging.DEBUG, "TRACE": 5, "ALL": 1, "OFF": logging.CRITICAL + 10}
+                   "INFO": logging.INFO, "DEBUG": logging.DEBUG, "TRACE": 5}
 ROOT_LOGGER = "root"
 
 
@@ -524,7 +524,7 @@ class AdminManager:
             except zk_errors.InvalidTopicError as exc:
                 raise ApiError(ErrorCode.INVALID_TOPIC_EXCEPTION, str(exc)) from None
             if not self._snapshot.contains_topic(rname):
-                raise ApiError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {rname} does not exist.")
+                raise ApiError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None)
             props = await self.broker.zk_client.get_entity_config(ConfigType.TOPIC, rname)
             log_config = LogConfig.from_props(props, self._broker_defaults())
             return self.describer.topic_entries(log_config, props, keys, include_synonyms, include_documentation)
@@ -536,23 +536,25 @@ class AdminManager:
         if rtype == ResourceType.BROKER_LOGGER:
             if not rname:
                 raise ApiError(ErrorCode.INVALID_REQUEST, "Broker id must not be empty")
-            self._check_broker_id(rname)
+            self._check_broker_id(rname, "logger")
             levels = logger_levels()
-            wanted = set(keys) if keys is not None else None
-            return [ConfigEntry(n, lvl, int(ConfigSource.DYNAMIC_BROKER_LOGGER_CONFIG), False, False, (), 2, None)
+            wanted = set(keys) if keys else None
+            return [ConfigEntry(n, lvl, int(ConfigSource.DYNAMIC_BROKER_LOGGER_CONFIG), False, False, (), 0, None)
                     for n, lvl in levels.items() if wanted is None or n in wanted]
         raise ApiError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {_resource_type_name(rtype)}")
 
-    def _check_broker_id(self, rname: str) -> int:
+    def _check_broker_id(self, rname: str, style: str = "describe") -> int:
+        """The resource's broker id, which must be ours; `style` picks Kafka's wording of the error."""
         try:
             broker_id = int(rname)
         except ValueError:
             raise ApiError(ErrorCode.INVALID_REQUEST,
                            f"Broker id must be an integer, but it is: {rname}") from None
         if broker_id != int(self.broker.broker_id):
-            raise ApiError(ErrorCode.INVALID_REQUEST,
-                           f"Unexpected broker id, expected {self.broker.broker_id} or empty string, "
-                           f"but received {rname}")
+            expected = {"describe": f"{self.broker.broker_id} or empty string,",
+                        "logger": f"{self.broker.broker_id}",
+                        "alter": f"{self.broker.broker_id},"}[style]
+            raise ApiError(ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {expected} but received {rname}")
         return broker_id
 
     # ------------------------------------------------------------------ AlterConfigs
@@ -586,8 +588,10 @@ class AdminManager:
     async def _write_entity(self, rtype: int, rname: str, props: dict[str, str], validate_only: bool) -> None:
         admin_zk = self.broker.admin_zk
         if rtype == ResourceType.TOPIC:
+            if not self._snapshot.contains_topic(rname):
+                raise ApiError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{rname}' does not exist.")
             if not await self.broker.zk_client.topic_exists(rname):
-                raise ApiError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {rname} does not exist")
+                raise ApiError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {rname} does not exist.")
             validate_topic_configs(props, self._broker_defaults())
             if not validate_only:
                 await admin_zk.change_entity_config(ConfigType.TOPIC, rname, props)
@@ -595,7 +599,7 @@ class AdminManager:
         if rtype == ResourceType.BROKER:
             per_broker = bool(rname)
             if per_broker:
-                self._check_broker_id(rname)
+                self._check_broker_id(rname, "alter")
             self.broker_config.validate(props, per_broker)
             if not validate_only:
                 entity = rname if per_broker else DEFAULT_ENTITY
@@ -613,8 +617,13 @@ class AdminManager:
         for rtype, rname, ops in resources:
             try:
                 names = [n for n, _, _ in ops]
-                if len(set(names)) != len(names):
-                    raise ApiError(ErrorCode.INVALID_REQUEST, "Error due to duplicate config keys")
+                dupes = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+                if dupes:
+                    raise ApiError(ErrorCode.INVALID_REQUEST,
+                                   f"Error due to duplicate config keys : {','.join(dupes)}")
+                nulls = [f"{_op_name(op)}:{n}" for n, op, v in ops if v is None and op != AlterConfigOp.DELETE]
+                if nulls:
+                    raise ApiError(ErrorCode.INVALID_REQUEST, f"Null value not supported for : {','.join(nulls)}")
                 if rtype == ResourceType.BROKER_LOGGER:
                     self._alter_loggers(rname, ops, validate_only)
                 elif rtype in (ResourceType.TOPIC, ResourceType.BROKER):
@@ -633,11 +642,9 @@ class AdminManager:
     async def _current_props(self, rtype: int, rname: str) -> dict[str, str]:
         zk = self.broker.zk_client
         if rtype == ResourceType.TOPIC:
-            if not await zk.topic_exists(rname):
-                raise ApiError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {rname} does not exist")
             return dict(await zk.get_entity_config(ConfigType.TOPIC, rname))
         if rname:
-            self._check_broker_id(rname)
+            self._check_broker_id(rname, "alter")
         return dict(await zk.get_entity_config(ConfigType.BROKER, rname or DEFAULT_ENTITY))
 
     def _apply_ops(self, rtype: int, current: dict[str, str],
@@ -645,19 +652,19 @@ class AdminManager:
         props = dict(current)
         for name, op, value in ops:
             if op == AlterConfigOp.SET:
-                if value is None:
-                    raise ApiError(ErrorCode.INVALID_REQUEST, f"Null value not supported for : {name}")
-                props[name] = value
+                props[name] = value or ""
             elif op == AlterConfigOp.DELETE:
                 props.pop(name, None)
             elif op in (AlterConfigOp.APPEND, AlterConfigOp.SUBTRACT):
                 key = self._key_of(rtype, name)
-                if key is None or key.type is not Type.LIST:
+                if key is None:
+                    raise ApiError(ErrorCode.INVALID_CONFIG, f"Unknown topic config name: {name}")
+                if key.type is not Type.LIST:
                     verb = "append" if op == AlterConfigOp.APPEND else "subtract"
                     raise ApiError(ErrorCode.INVALID_REQUEST,
                                    f"Config value {verb} is not allowed for config key: {name}")
                 existing = props.get(name)
-                if existing is None and op == AlterConfigOp.APPEND and key.default is not None:
+                if existing is None and key.default is not None:
                     existing = format_value(key.default, key.type)   # the definition's default, as Kafka
                 items = [s.strip() for s in (existing or "").split(",") if s.strip()]
                 given = [s.strip() for s in (value or "").split(",") if s.strip()]
@@ -678,18 +685,18 @@ class AdminManager:
         return BROKER_CONFIG[name] if name in BROKER_CONFIG else None
 
     def _alter_loggers(self, rname: str, ops: Sequence[tuple[str, int, str | None]], validate_only: bool) -> None:
-        self._check_broker_id(rname)
+        if rname:
+            self._check_broker_id(rname, "alter")
         known = logger_levels()
         changes: list[tuple[str, int | None]] = []
         for name, op, value in ops:
-            if name not in known and name != ROOT_LOGGER:
-                raise ApiError(ErrorCode.INVALID_CONFIG, f"Logger {name} does not exist!")
+            if op in (AlterConfigOp.SET, AlterConfigOp.DELETE) and name not in known:
+                raise ConfigError(f"Logger {name} does not exist!")
             if op == AlterConfigOp.SET:
-                level = _LEVELS_BY_NAME.get((value or "").upper())
+                level = _LEVELS_BY_NAME.get(value or "")
                 if level is None:
-                    raise ApiError(ErrorCode.INVALID_CONFIG,
-                                   f"Cannot set the log level of {name} to {value} as it is not a supported "
-                                   f"log level. Valid log levels are {', '.join(_LEVELS_BY_NAME)}")
+                    raise ConfigError(f"Cannot set the log level of {name} to {value} as it is not a supported "
+                                      f"log level. Valid log levels are {', '.join(_LEVELS_BY_NAME)}")
                 changes.append((name, level))
             elif op == AlterConfigOp.DELETE:
                 if name == ROOT_LOGGER:
@@ -698,13 +705,19 @@ class AdminManager:
                 changes.append((name, None))
             else:
                 raise ApiError(ErrorCode.INVALID_REQUEST,
-                               f"{AlterConfigOp(op).name} operation is not allowed for the BROKER_LOGGER "
-                               f"resource")
+                               f"{_op_name(op)} operation is not allowed for the BROKER_LOGGER resource")
         if validate_only:
             return
         for name, level in changes:
             target = logging.getLogger() if name == ROOT_LOGGER else logging.getLogger(name)
             target.setLevel(level if level is not None else logging.NOTSET)
+
+
+def _op_name(op: int) -> str:
+    try:
+        return AlterConfigOp(op).name
+    except ValueError:
+        return str(op)
 
 
 def _resource_type_name(rtype: int) -> str:

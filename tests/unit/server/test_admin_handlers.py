@@ -321,6 +321,7 @@ def test_alter_configs_every_version(tmp_broker, version: int) -> None:
 
     async def main() -> Any:
         await tmp_broker.admin_zk.create_topic_with_assignment("ac", {}, {0: [0]})
+        tmp_broker.publish({"ac": 1})
         req = wire(33, version, resources=[
             R(resource_type=2, resource_name="ac", configs=[C(name="segment.ms", value="1000")]),
             R(resource_type=4, resource_name="0", configs=[C(name="broker.id", value="2")])], validate_only=False)
@@ -339,6 +340,7 @@ def test_incremental_alter_configs_every_version(tmp_broker, version: int) -> No
 
     async def main() -> Any:
         await tmp_broker.admin_zk.create_topic_with_assignment("ia", {"segment.ms": "5"}, {0: [0]})
+        tmp_broker.publish({"ia": 1})
         req = wire(44, version, resources=[R(resource_type=2, resource_name="ia", configs=[
             C(name="segment.ms", config_operation=1, value=None),
             C(name="cleanup.policy", config_operation=0, value="compact")])], validate_only=False)

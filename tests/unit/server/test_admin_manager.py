@@ -299,6 +299,7 @@ def test_alter_configs_writes_override_and_notification() -> None:
     async def main() -> None:
         broker, manager = await make()
         await broker.admin_zk.create_topic_with_assignment("a", {"retention.ms": "1"}, {0: [0]})
+        broker.publish({"a": 1})
         [ok] = await manager.alter_configs([(ResourceType.TOPIC, "a", {"segment.bytes": "2048"})], False)
         assert ok.error_code == 0
         assert await broker.zk_client.get_entity_config(ConfigType.TOPIC, "a") == {"segment.bytes": "2048"}
@@ -339,6 +340,7 @@ def test_incremental_alter_configs() -> None:
         broker, manager = await make()
         await broker.admin_zk.create_topic_with_assignment("i", {"retention.ms": "1", "segment.bytes": "4096"},
                                                           {0: [0]})
+        broker.publish({"i": 1})
         [ok] = await manager.incremental_alter_configs([(ResourceType.TOPIC, "i", [
             ("retention.ms", AlterConfigOp.DELETE, None),
             ("cleanup.policy", AlterConfigOp.APPEND, "compact"),
@@ -360,9 +362,15 @@ def test_incremental_alter_configs() -> None:
             (ResourceType.BROKER_LOGGER, "0", [("kafkapy.nothing.here", AlterConfigOp.SET, "DEBUG")]),
             (ResourceType.BROKER_LOGGER, "0", [("root", AlterConfigOp.APPEND, "DEBUG")]),
         ], False)
-        assert [r.error_code for r in bad] == [ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST,
-                                              ErrorCode.INVALID_CONFIG, ErrorCode.INVALID_REQUEST]
+        assert [r.error_code for r in bad] == [ErrorCode.INVALID_REQUEST] * 4
         assert bad[0].error_message == "Config value append is not allowed for config key: retention.ms"
+        assert bad[1].error_message == "Error due to duplicate config keys : retention.ms"
+        assert bad[2].error_message.endswith("Logger kafkapy.nothing.here does not exist!")
+        assert bad[3].error_message == "APPEND operation is not allowed for the BROKER_LOGGER resource"
+        [null] = await manager.incremental_alter_configs([(ResourceType.TOPIC, "i", [
+            ("segment.ms", AlterConfigOp.SET, None)])], False)
+        assert (null.error_code, null.error_message) == (ErrorCode.INVALID_REQUEST,
+                                                         "Null value not supported for : SET:segment.ms")
     run(main)
 
 
