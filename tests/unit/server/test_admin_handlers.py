@@ -449,3 +449,55 @@ def test_advertised_versions_are_kafka_28s(tmp_broker, key: ApiKey, spec_name: s
         module.register(fake_dispatcher, tmp_broker)
     run(tmp_broker, main)
     assert BROKER_SUPPORTED[key] == (low, high)
+
+
+def test_delete_records_waits_for_live_followers_log_start(tmp_broker) -> None:
+    """DelayedDeleteRecords: the low watermark is the smallest log start offset over the live replicas."""
+    api = get_api(21)
+    T = api.request.struct("topics")
+    P = api.request.struct("topics", "partitions")
+
+    async def main() -> Any:
+        lai = get_api(4)
+        ps = lai.request.struct("topic_states", "partition_states")
+        ts = lai.request.struct("topic_states")
+        states = [ps(topic_name="df", partition_index=0, controller_epoch=1, leader=BROKER, leader_epoch=0,
+                     isr=[BROKER], zk_version=0, replicas=[BROKER, 1], is_new=True)]
+        req = wire(4, 5, controller_id=BROKER, controller_epoch=1, broker_epoch=-1, type=0,
+                   ungrouped_partition_states=states,
+                   topic_states=[ts(topic_name="df", topic_id=uuid.uuid4(), partition_states=states)],
+                   live_leaders=[])
+        assert (await leader_and_isr.handle_leader_and_isr(ctx(4, 5), req, tmp_broker)).error_code == 0
+        brokers = dict(tmp_broker._brokers())
+        brokers[1] = CachedBroker(1, {"PLAINTEXT": BrokerEndPointInfo("h1", 9093, "PLAINTEXT")})
+        parts = {"df": {0: PartitionInfo("df", 0, 1, BROKER, 0, (BROKER,), 0, (BROKER, 1))}}
+        tmp_broker.metadata_cache.snapshot = MetadataSnapshot(parts, brokers, BROKER)
+        partition = tmp_broker.replica_manager.all_partitions[TopicPartition("df", 0)]
+        partition.append_records_to_leader(
+            memoryview(build_batch([SimpleRecord(b"k", b"v%d" % i, (), 1000 + i) for i in range(10)])), 1)
+        follower = partition.remote_replicas[1]
+        follower.log_start_offset = 0
+
+        def request(offset: int, timeout_ms: int) -> Any:
+            return wire(21, 2, topics=[T(name="df", partitions=[P(partition_index=0, offset=offset)])],
+                        timeout_ms=timeout_ms)
+
+        task = asyncio.ensure_future(delete_records.handle_delete_records(ctx(21, 2), request(6, 5000), tmp_broker))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not task.done() and partition.log_start_offset == 6
+        follower.log_start_offset = 6                     # the follower's next fetch reports it
+        tmp_broker.clock.advance(delete_records.RECHECK_MS)
+        first = await task
+        # Another request the follower never catches up with times out.
+        task = asyncio.ensure_future(delete_records.handle_delete_records(ctx(21, 2), request(8, 300), tmp_broker))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        tmp_broker.clock.advance(300)
+        second = await task
+        return first, second
+    first, second = run(tmp_broker, main)
+    p1 = first.topics[0].partitions[0]
+    assert (p1.low_watermark, p1.error_code) == (6, 0)
+    p2 = second.topics[0].partitions[0]
+    assert p2.error_code == ErrorCode.REQUEST_TIMED_OUT
