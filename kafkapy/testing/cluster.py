@@ -117,10 +117,6 @@ class ClusterBroker(BrokerProcess):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signum)
 
-    def _port_open(self) -> bool:
-        # Always probe from the test process: in netns mode that crosses the bridge.
-        return super()._port_open()
-
 
 class _ZkSession:
     """One `KafkaZkClient` on a private event loop thread, for synchronous callers."""
@@ -313,6 +309,8 @@ class LocalCluster(ClusterReads):
         base_dir: where process directories go (default: a temp dir removed on a clean exit).
         zookeeper_tick_ms: ZooKeeper's tick; sessions can be as short as two ticks.
         start_timeout_s: limit for the whole startup.
+        keep_dirs: keep the temporary directory (logs, data) even after a clean exit; it is
+            always kept when startup or the ``with`` body fails.
     """
 
     def __init__(self, brokers: int = 3, zookeepers: int = 1, *, broker_config: Mapping[str, Any] | None = None,
