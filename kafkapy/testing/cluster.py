@@ -429,6 +429,8 @@ class LocalCluster(ClusterReads):
         return self.start()
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            log.info("cluster logs and data kept in %s", self.base_dir)
         self.close(failed=exc_type is not None)
 
     # ================================================================== addresses
