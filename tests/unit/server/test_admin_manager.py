@@ -501,3 +501,30 @@ def test_dynamic_broker_config_validation_messages() -> None:
         bc.validate({"log.dirs": "/x"}, per_broker=True)
     with pytest.raises(Exception, match="min.insync.replicas"):
         bc.validate({"min.insync.replicas": "0"}, per_broker=True)
+
+
+def test_dynamic_config_manager_rearms_after_session_expiry() -> None:
+    """Watches die with the session: after a new session the manager re-reads the notifications
+    (catching up on what it missed) and watches again."""
+    async def main() -> None:
+        broker, manager = await make()
+        dcm = DynamicConfigManager(broker, manager.broker_config)
+        await broker.admin_zk.create_topic_with_assignment("s", {}, {0: [0]})
+        await dcm.startup()
+        other = KafkaZkClient(broker.server.client("fake:2181/kafka"))
+        await other.zk.start()
+        broker.server.expire_session(broker.zk_client.zk.session_id)
+        waiter = asyncio.ensure_future(dcm.wait_processed())
+        await AdminZkClient(other).change_entity_config(ConfigType.TOPIC, "s", {"retention.ms": "11"})
+        await waiter
+        assert broker.topic_configs["s"] == {"retention.ms": "11"}
+        waiter = asyncio.ensure_future(dcm.wait_processed())
+        await asyncio.sleep(0)
+        await AdminZkClient(other).change_entity_config(ConfigType.TOPIC, "s", {"retention.ms": "12"})
+        await waiter
+        assert broker.topic_configs["s"] == {"retention.ms": "12"}
+        dcm.close()
+        broker.tasks.cancel_all()
+        await broker.tasks.close()
+        await other.zk.stop()
+    run(main)
