@@ -154,7 +154,8 @@ class DynamicConfigManager:
         zk.zk.add_new_session_listener(self._on_new_session)
         await self._reload_broker_entity(DEFAULT_ENTITY)
         await self._reload_broker_entity(str(self.broker_id))
-        self._push_broker_defaults()
+        if self.broker_config.dynamic_default or self.broker_config.dynamic_broker:
+            self._push_broker_defaults()
         await self.process_notifications()
 
     def close(self) -> None:
@@ -292,12 +293,18 @@ class DynamicConfigManager:
         lm = broker.log_manager
         if lm is None:
             return
-        topics = {tp.topic for tp in lm.logs}
-        for topic in sorted(topics):
-            try:
-                lm.update_topic_config(topic, broker.log_config_for(topic))
-            except ConfigError as exc:
-                self.logger.error("Dynamic broker config not applied to topic %s: %s", topic, exc)
+        configs: dict[str, Any] = {}
+        for tp, lg in lm.logs.items():   # one pass over the logs, one LogConfig per topic
+            config = configs.get(tp.topic)
+            if config is None:
+                try:
+                    config = configs[tp.topic] = broker.log_config_for(tp.topic)
+                except ConfigError as exc:
+                    self.logger.error("Dynamic broker config not applied to topic %s: %s", tp.topic, exc)
+                    configs[tp.topic] = False
+                    continue
+            if config is not False:
+                lg.update_config(config)
 
     async def wait_processed(self, timeout_s: float = 10.0) -> None:
         """Tests: wait for the next completed processing round."""

@@ -41,6 +41,9 @@ class FakeLog:
     def __init__(self, config: LogConfig) -> None:
         self.config = config
 
+    def update_config(self, config: LogConfig) -> None:
+        self.config = config
+
 
 class FakeLogManager:
     def __init__(self) -> None:
