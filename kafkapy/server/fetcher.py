@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 UNDEFINED_EPOCH = -1
 UNDEFINED_EPOCH_OFFSET = -1
+ISR_UPDATE_MODE_PROPERTY = "kafkapy.isr.update.mode"   # "zookeeper" (default) or "alter_isr"
 MAX_FETCH_VERSION = 11          # no diverging-epoch truncation (KIP-595): we truncate via OffsetForLeaderEpoch
 
 FetchTopic = FETCH.request.struct("topics")
@@ -183,6 +184,14 @@ class ReplicaFetcher:
                     await self._fetch(conn, ready)
                 except (NetworkError, OSError, asyncio.TimeoutError) as exc:
                     self.logger.info("Error sending fetch request to broker %d: %s", self.source_broker_id, exc)
+                    await self._close_connection()
+                    await self._wait(self.config.fetch_backoff_ms)
+                except ApiError as exc:       # e.g. a protocol-level error answer: back off, keep going
+                    self.logger.warning("Error in fetch from broker %d: %s", self.source_broker_id, exc)
+                    await self._wait(self.config.fetch_backoff_ms)
+                except Exception:
+                    self.logger.error("Unexpected error in the fetcher for broker %d; backing off",
+                                      self.source_broker_id, exc_info=True)
                     await self._close_connection()
                     await self._wait(self.config.fetch_backoff_ms)
         finally:
@@ -358,7 +367,7 @@ class ReplicaFetcher:
             leader_start = ans.log_start_offset
             if leader_start > lg.log_start_offset and leader_start <= lg.high_watermark:
                 lg.maybe_increment_log_start_offset(leader_start, "leader offset incremented")
-        except ApiError as exc:
+        except (ApiError, OSError) as exc:
             self.logger.error("Error appending the fetched data of %s at offset %d: %s", tp, st.fetch_offset, exc)
             st.fetch_offset = lg.log_end_offset
             self._delay(st)
@@ -543,7 +552,8 @@ def start_replication(broker: Any, *, isr_mode: str | None = None) -> Replicatio
 
     `isr_mode`: ``"zookeeper"`` (default: conditional partition-state writes + notifications)
     or ``"alter_isr"`` (AlterIsr to the controller); when None it is read from the broker
-    property ``kafkapy.isr.update.mode`` if present.
+    property ``kafkapy.isr.update.mode`` (not a Kafka property; unknown properties are kept
+    in the config's originals) and defaults to ``zookeeper``.
     """
     cfg = broker.config
     rm = broker.replica_manager
@@ -563,7 +573,10 @@ def start_replication(broker: Any, *, isr_mode: str | None = None) -> Replicatio
         rm.fetch_purgatory.check_and_complete(tp)
 
     fetchers = ReplicaFetcherManager(fconfig, broker.clock, broker.tasks.spawn, endpoint_of, on_follower_progress)
-    mode = isr_mode or MODE_ZOOKEEPER
+    mode = isr_mode
+    if mode is None:
+        originals = cfg.originals() if hasattr(cfg, "originals") else {}
+        mode = str(originals.get(ISR_UPDATE_MODE_PROPERTY, MODE_ZOOKEEPER))
     alter = None
     if mode == MODE_ALTER_ISR:
         from kafkapy.server.apis.alter_isr import AlterIsrSender
