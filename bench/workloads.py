@@ -9,8 +9,8 @@ librdkafka's mock cluster (`MockCluster`, the client's own ceiling).
   compression; timed from the first `produce()` until every delivery report arrived.
 - `consume(bootstrap, topic, partitions, records)`: one consumer, partitions assigned
   (no group), from the beginning until `records` arrived.
-- `latency(bootstrap, topic, rate, seconds)`: a paced producer (linger.ms=0) and a polling
-  consumer in one process; produce-to-consume time of each record from a monotonic clock
+- `latency(bootstrap, topic, rate, seconds)`: a paced producer (linger.ms=1) and a polling
+  consumer (fetch.wait.max.ms=5) in one process; produce-to-consume time of each record from a monotonic clock
   stamp in its value.
 
 Values are semi-compressible (half random bytes, half repeated text, from a pool of 256) so
@@ -152,11 +152,12 @@ def consume(bootstrap: str, topic: str, partitions: int, records: int,
 
 
 def latency(bootstrap: str, topic: str, *, rate: int = 10_000, seconds: float = 3.0,
-            record_bytes: int = 100) -> LatencyResult:
+            record_bytes: int = 100, linger_ms: int = 1) -> LatencyResult:
     """Produce-to-consume times at `rate` records/s for `seconds` on partition 0."""
-    consumer = Consumer(_consumer_config(bootstrap))
+    # fetch.wait.max.ms only matters to the mock, which does not answer a fetch when data arrives.
+    consumer = Consumer({**_consumer_config(bootstrap), "fetch.wait.max.ms": 5})
     consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
-    producer = Producer(_producer_config(bootstrap, "none", 0))
+    producer = Producer(_producer_config(bootstrap, "none", linger_ms))
     pad = b"p" * max(0, record_bytes - _STAMP.size)
     total = int(rate * seconds)
     samples: list[int] = []
