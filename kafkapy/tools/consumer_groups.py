@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
+from kafkapy.clients.legacy import java_string_hashcode
 from kafkapy.clients.net import BrokerConnection
 from kafkapy.common.errors import ErrorCode, error_info
 from kafkapy.common.types import TopicPartition
@@ -443,6 +444,65 @@ def _retriable(code: int) -> bool:
     return info is not None and info.retriable
 
 
+_M32 = 0xFFFFFFFF
+
+
+def _tp_hash(tp: TopicPartition) -> int:
+    """Java's TopicPartition.hashCode (as an unsigned 32-bit value)."""
+    return (31 * (31 + tp.partition) + java_string_hashcode(tp.topic)) & _M32
+
+
+def java_hashmap_order(keys: list[TopicPartition]) -> list[TopicPartition]:
+    """Iteration order of a java.util.HashMap filled with `keys` in this order."""
+    cap = 16
+    while len(keys) > cap * 3 // 4:
+        cap *= 2
+
+    def bucket(tp: TopicPartition) -> int:
+        h = _tp_hash(tp)
+        return (h ^ (h >> 16)) & (cap - 1)
+    return sorted(dict.fromkeys(keys), key=bucket)
+
+
+def _scala_improve(h: int) -> int:
+    h &= _M32
+    h = (h + (~(h << 9) & _M32)) & _M32
+    h ^= h >> 14
+    h = (h + (h << 4)) & _M32
+    return h ^ (h >> 10)
+
+
+def scala_map_order(keys: list[TopicPartition]) -> list[TopicPartition]:
+    """Iteration order of a Scala 2.13 immutable Map built from `keys` in this order
+    (Map1..Map4 keep insertion order; larger maps are CHAMP tries: at each level the entries
+    alone in their 5-bit slot first, by slot, then the sub-tries, by slot)."""
+    keys = list(dict.fromkeys(keys))
+    if len(keys) <= 4:
+        return keys
+    hashes = {k: _scala_improve(_tp_hash(k)) for k in keys}
+
+    def walk(ks: list[TopicPartition], shift: int) -> list[TopicPartition]:
+        if shift >= 32:
+            return ks
+        slots: dict[int, list[TopicPartition]] = {}
+        for k in ks:
+            slots.setdefault((hashes[k] >> shift) & 31, []).append(k)
+        out = [v[0] for _slot, v in sorted(slots.items()) if len(v) == 1]
+        for _slot, v in sorted(slots.items()):
+            if len(v) > 1:
+                out += walk(v, shift + 5)
+        return out
+    return walk(keys, 0)
+
+
+def _java_exception_name(code: int) -> str:
+    info = error_info(code)
+    name = info.class_name if info is not None and info.class_name else "KafkaException"
+    if name.endswith("Error"):
+        name = name[:-5] + "Exception"
+    return name
+
+
 class ConsumerGroupCommand:
     def __init__(self, opts: Options, out: TextIO, err: TextIO) -> None:
         self.opts = opts
@@ -484,7 +544,7 @@ class ConsumerGroupCommand:
                 print(g, file=self.out)
             return
         width = max([15] + [len(g) for g, _ in groups])
-        print(f"\n{'GROUP'.ljust(width)} {'STATE'}", file=self.out)
+        print(f"{'GROUP'.ljust(width)} STATE", file=self.out)
         for g, state in groups:
             print(f"{g.ljust(width)} {state}", file=self.out)
 
@@ -509,10 +569,10 @@ class ConsumerGroupCommand:
         members = [m for m in desc.members if m.assignment]
         members.sort(key=lambda m: -len(m.assignment))
         for m in members:
-            for tp in sorted(m.assignment, key=lambda tp: tp.partition):
+            for tp in scala_map_order(sorted(m.assignment, key=lambda tp: tp.partition)):
                 assigned.add(tp)
                 rows.append((tp, committed.get(tp), m.consumer_id, m.host, m.client_id))
-        for tp in sorted(committed, key=lambda tp: (tp.topic, tp.partition)):
+        for tp in java_hashmap_order(list(committed)):
             if tp not in assigned:
                 rows.append((tp, committed[tp], MISSING, MISSING, MISSING))
         ends = await self.admin.list_offsets([r[0] for r in rows], -1) if rows else {}
@@ -598,10 +658,8 @@ class ConsumerGroupCommand:
             return
         self.print_error("Deletion of some consumer groups failed:")
         for g, e in failed.items():
-            info = error_info(e)
-            name = info.class_name if info is not None else "KafkaException"
-            print(f"* Group '{g}' could not be deleted due to: org.apache.kafka.common.errors.{name}: "
-                  f"{_error_text(e)}", file=self.out)
+            print(f"* Group '{g}' could not be deleted due to: java.util.concurrent.ExecutionException: "
+                  f"org.apache.kafka.common.errors.{_java_exception_name(e)}: {_error_text(e)}", file=self.out)
         if ok:
             print(f"\nThese consumer groups were deleted successfully: {', '.join(repr(g) for g in ok)}",
                   file=self.out)
@@ -617,7 +675,7 @@ class ConsumerGroupCommand:
                 await self.admin.refresh_metadata([topic])
                 tps += [TopicPartition(topic, p) for p in sorted(self.admin.partitions.get(topic, {}))]
         top, per = await self.admin.delete_offsets(group, tps)
-        topics = ", ".join(dict.fromkeys(tp.topic for tp in tps))
+        topics = ", ".join(self.opts.all("topic"))
         if top == 0:
             print(f"Request succeed for deleting offsets with topic {topics} group {group}", file=self.out)
         elif top == ErrorCode.INVALID_GROUP_ID:
@@ -652,6 +710,7 @@ class ConsumerGroupCommand:
                 results[group] = {}
                 continue
             planned = await self.prepare(group)
+            planned = {tp: planned[tp] for tp in scala_map_order(list(planned))}
             if o.has("execute"):
                 errors = await self.admin.commit(group, planned)
                 bad = {tp: e for tp, e in errors.items() if e}
@@ -676,7 +735,7 @@ class ConsumerGroupCommand:
     async def partitions_to_reset(self, group: str) -> list[TopicPartition]:
         o = self.opts
         if o.has("all-topics"):
-            return sorted(await self.admin.committed(group))
+            return java_hashmap_order(list(await self.admin.committed(group)))
         out: list[TopicPartition] = []
         for arg in o.all("topic"):
             topic, _, parts = arg.partition(":")

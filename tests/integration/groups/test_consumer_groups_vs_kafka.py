@@ -1,0 +1,98 @@
+"""kafka-consumer-groups.sh output, byte for byte, against Kafka 2.8.2's own ConsumerGroupCommand
+run on the same kafkapy broker (skipped when Kafka's jars cannot be fetched with Maven).
+
+Covers the column widths, the row order (Java HashMap order for partitions without a member,
+Scala immutable-map order for a member's partitions and for reset plans) and the messages."""
+from __future__ import annotations
+
+import io
+import time
+import uuid
+
+import pytest
+
+from kafkapy.testing.broker import BrokerProcess
+from kafkapy.testing.kafka_dist import KafkaDistUnavailable, kafka_classpath, run_kafka_class
+from kafkapy.tools.consumer_groups import main
+
+from .test_groups_confluent import GROUP_OVERRIDES, new_topic
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
+
+
+@pytest.fixture(scope="module")
+def classpath() -> str:
+    try:
+        return kafka_classpath()
+    except KafkaDistUnavailable as e:
+        pytest.skip(f"Kafka 2.8.2 jars unavailable: {e}")
+
+
+@pytest.fixture(scope="module")
+def broker(zookeeper, tmp_path_factory):
+    chroot = f"{zookeeper.connect_string}/kafkapy-cgvs-{uuid.uuid4().hex[:10]}"
+    b = BrokerProcess(tmp_path_factory.mktemp("broker-cgvs"), chroot, broker_id=0, overrides=GROUP_OVERRIDES)
+    b.start()
+    yield b
+    code = b.stop()
+    assert code == 0, b.log_tail()
+
+
+def ours(broker: BrokerProcess, *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--bootstrap-server", broker.bootstrap, *args], out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def kafkas(broker: BrokerProcess, classpath: str, *args: str) -> tuple[int, str, str]:
+    proc = run_kafka_class("kafka.admin.ConsumerGroupCommand", ["--bootstrap-server", broker.bootstrap, *args],
+                           classpath=classpath)
+    err = "\n".join(line for line in proc.stderr.splitlines()
+                    if "SLF4J" not in line and not line.startswith("log4j:"))
+    return proc.returncode, proc.stdout, err
+
+
+def test_same_output_as_kafka(broker: BrokerProcess, classpath: str) -> None:
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    big = new_topic(broker, "big", 8)
+    other = new_topic(broker, "other", 3)
+    p = Producer({"bootstrap.servers": broker.bootstrap})
+    for i in range(40):
+        p.produce(big, b"x", partition=i % 8)
+    for i in range(9):
+        p.produce(other, b"y", partition=i % 3)
+    assert p.flush(30) == 0
+    group = f"vs-{uuid.uuid4().hex[:6]}"
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group, "client.id": "cli",
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    c.subscribe([big, other])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(c.assignment()) < 11:
+        c.poll(0.1)
+    c.commit(offsets=[TopicPartition(big, i, i) for i in range(8)] + [TopicPartition(other, i, 1) for i in range(3)],
+             asynchronous=False)
+
+    def same(*args: str) -> str:
+        want = kafkas(broker, classpath, *args)
+        got = ours(broker, *args)
+        assert got[:2] == want[:2], f"{args}\nKafka:\n{want[1]}\nours:\n{got[1]}"
+        assert got[2].strip() == want[2].strip(), f"{args} stderr\nKafka:\n{want[2]}\nours:\n{got[2]}"
+        return got[1]
+
+    try:
+        same("--list")
+        same("--describe", "--group", group)
+        same("--describe", "--group", group, "--members")
+        same("--describe", "--group", group, "--members", "--verbose")
+        same("--describe", "--group", group, "--state")
+        same("--describe", "--group", "no-such-group")
+    finally:
+        c.close()
+    out = same("--describe", "--group", group)
+    assert out.count("\n") == 13
+    same("--describe", "--group", group, "--offsets")
+    same("--reset-offsets", "--group", group, "--all-topics", "--to-earliest")
+    same("--reset-offsets", "--group", group, "--topic", big, "--to-latest", "--dry-run")
+    same("--reset-offsets", "--group", group, "--topic", f"{other}:0,2", "--shift-by", "-1")
+    same("--list", "--state")
