@@ -96,3 +96,24 @@ def test_same_output_as_kafka(broker: BrokerProcess, classpath: str) -> None:
     same("--reset-offsets", "--group", group, "--topic", big, "--to-latest", "--dry-run")
     same("--reset-offsets", "--group", group, "--topic", f"{other}:0,2", "--shift-by", "-1")
     same("--list", "--state")
+
+
+def test_java_console_consumer_group(broker: BrokerProcess, classpath: str) -> None:
+    """Kafka's own Java consumer (ConsoleConsumer with --group) joins, reads, commits and leaves."""
+    from confluent_kafka import Producer
+
+    topic = new_topic(broker, "java", 3)
+    p = Producer({"bootstrap.servers": broker.bootstrap})
+    for i in range(30):
+        p.produce(topic, b"j%02d" % i, partition=i % 3)
+    assert p.flush(30) == 0
+    group = f"java-{uuid.uuid4().hex[:6]}"
+    proc = run_kafka_class("kafka.tools.ConsoleConsumer", [
+        "--bootstrap-server", broker.bootstrap, "--topic", topic, "--group", group, "--from-beginning",
+        "--max-messages", "30", "--timeout-ms", "60000"], classpath=classpath, timeout_s=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(proc.stdout.split()) == sorted("j%02d" % i for i in range(30))
+    code, out, err = ours(broker, "--describe", "--group", group)
+    assert code == 0 and f"Consumer group '{group}' has no active members." in err
+    rows = [line.split() for line in out.strip().split("\n")[1:]]
+    assert sorted((r[2], r[3], r[5]) for r in rows) == [("0", "10", "0"), ("1", "10", "0"), ("2", "10", "0")]
