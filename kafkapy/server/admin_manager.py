@@ -17,6 +17,7 @@ the broker's DynamicConfigManager with it).
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import enum
 import logging
@@ -34,8 +35,14 @@ from kafkapy.server.config import BROKER_CONFIG
 from kafkapy.server.dynamic_config import DynamicBrokerConfig, broker_synonyms, is_dynamic_broker_config
 from kafkapy.server.purgatory import DelayedOperation, Purgatory
 from kafkapy.zk import errors as zk_errors
-from kafkapy.zk.admin_zk import BrokerMetadata, assign_replicas_to_brokers, new_partitions_assignment, \
-    validate_topic_name
+from kafkapy.zk.admin_zk import (
+    BrokerMetadata,
+    assign_replicas_to_brokers,
+    has_collision_chars,
+    new_partitions_assignment,
+    unify_collision_chars,
+    validate_topic_name,
+)
 from kafkapy.zk.znodes import DEFAULT_ENTITY, ConfigType
 
 log = logging.getLogger(__name__)
@@ -360,19 +367,40 @@ class AdminManager:
     # ------------------------------------------------------------------ CreateTopics
     async def create_topics(self, topics: Sequence[NewTopic], timeout_ms: int, validate_only: bool,
                             describe_configs: bool) -> list[TopicResult]:
-        results: list[TopicResult] = []
+        """Validate and write every topic. Assignments are computed in request order (the random
+        draws stay Kafka's); the ZooKeeper reads and writes of the topics then run concurrently, which
+        keeps a large request from being interleaved topic by topic with the controller's reactions."""
         live = self._live_brokers()
         created_counts: dict[str, int] = {}
+        prepared: list[tuple[NewTopic, Any]] = []
+        unified: dict[str, str] = {}
         for topic in topics:
             try:
-                results.append(await self._create_topic(topic, live, validate_only, describe_configs,
-                                                        created_counts))
+                prep = self._prepare_topic(topic, live)
+                if not validate_only and has_collision_chars(topic.name):
+                    other = unified.get(unify_collision_chars(topic.name))
+                    if other is not None and other != topic.name:
+                        raise ApiError(ErrorCode.INVALID_TOPIC_EXCEPTION,
+                                       f"Topic '{topic.name}' collides with existing topics: {other}")
+                unified.setdefault(unify_collision_chars(topic.name), topic.name)
+                prepared.append((topic, prep))
+            except (ApiError, ConfigError) as exc:
+                prepared.append((topic, exc))
+
+        async def one(topic: NewTopic, prep: Any) -> TopicResult:
+            try:
+                if isinstance(prep, BaseException):
+                    raise prep
+                return await self._validate_and_write(topic.name, prep[0], prep[1], validate_only,
+                                                      describe_configs, created_counts)
             except (ApiError, ConfigError) as exc:
                 code, message = _error(exc)
                 if isinstance(exc, ConfigError):
                     code = int(ErrorCode.INVALID_CONFIG)
                 self.logger.info("Error processing create topic request %s: %s", topic.name, message)
-                results.append(TopicResult(topic.name, code, message))
+                return TopicResult(topic.name, code, message)
+
+        results = list(await asyncio.gather(*(one(t, p) for t, p in prepared)))
         if validate_only:
             return results
         return await self._wait(results, timeout_ms,
@@ -382,8 +410,9 @@ class AdminManager:
         snap = self._snapshot
         return [BrokerMetadata(b.broker_id, b.rack) for b in snap.brokers.values()]
 
-    async def _create_topic(self, topic: NewTopic, live: list[BrokerMetadata], validate_only: bool,
-                            describe_configs: bool, created_counts: dict[str, int]) -> TopicResult:
+    def _prepare_topic(self, topic: NewTopic, live: list[BrokerMetadata]
+                       ) -> tuple[dict[str, str], dict[int, list[int]]]:
+        """The checks that need no ZooKeeper, then the configs and the replica assignment."""
         name = topic.name
         if self._snapshot.contains_topic(name):
             raise ApiError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
@@ -404,6 +433,11 @@ class AdminManager:
             rf = (topic.replication_factor if topic.replication_factor != NO_REPLICATION_FACTOR
                   else int(self._config("default.replication.factor")))
             assignment = assign_replicas_to_brokers(partitions, rf, live, rng=self.broker.admin_zk.rng)
+        return configs, assignment
+
+    async def _validate_and_write(self, name: str, configs: dict[str, str], assignment: dict[int, list[int]],
+                                  validate_only: bool, describe_configs: bool,
+                                  created_counts: dict[str, int]) -> TopicResult:
         admin_zk = self.broker.admin_zk
         defaults = self._broker_defaults()
         log_config: LogConfig | None = None

@@ -531,3 +531,22 @@ def test_dynamic_config_manager_rearms_after_session_expiry() -> None:
         await broker.tasks.close()
         await other.zk.stop()
     run(main)
+
+
+def test_create_many_topics_in_one_request() -> None:
+    """Assignments follow request order (the random draws of one generator); names of one request that
+    collide ('.' vs '_') fail after the first, as if written one by one; all are written."""
+    async def main() -> None:
+        broker, manager = await make(brokers=(0, 1, 2))
+        topics = [NewTopic(f"t{i}", 3, 2) for i in range(6)] + [NewTopic("a.b", 1, 1), NewTopic("a_b", 1, 1)]
+        results = await manager.create_topics(topics, 0, False, False)
+        codes = {r.name: r.error_code for r in results}
+        assert codes["a_b"] == ErrorCode.INVALID_TOPIC_EXCEPTION
+        assert all(code == ErrorCode.REQUEST_TIMED_OUT for name, code in codes.items() if name != "a_b")
+        rng = random.Random(7)
+        for i in range(6):
+            expected = assign_replicas_to_brokers(3, 2, [0, 1, 2], rng=rng)
+            got = await broker.zk_client.get_topic_assignment(f"t{i}")
+            assert {p: list(a.replicas) for p, a in got.partitions.items()} == expected
+        assert not await broker.zk_client.topic_exists("a_b")
+    run(main)
