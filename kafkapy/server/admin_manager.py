@@ -464,23 +464,23 @@ class AdminManager:
 
     # ------------------------------------------------------------------ DeleteTopics
     async def delete_topics(self, topics: Sequence[str], timeout_ms: int) -> list[TopicResult]:
-        results: list[TopicResult] = []
         snap = self._snapshot
-        for topic in topics:
+
+        async def one(topic: str) -> TopicResult:
             if not snap.contains_topic(topic):
-                results.append(TopicResult(topic, int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
-                                           default_message(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)))
-                continue
+                return TopicResult(topic, int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+                                   default_message(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
             try:
                 await self.broker.admin_zk.delete_topic(topic)
             except zk_errors.TopicAlreadyMarkedForDeletionError:
                 pass   # wait for the deletion already under way, as Kafka does
             except ApiError as exc:
                 code, message = _error(exc)
-                results.append(TopicResult(topic, code, message))
-                continue
+                return TopicResult(topic, code, message)
             self.logger.info("Marked topic %s for deletion", topic)
-            results.append(TopicResult(topic, 0, None, topic_id=snap.topic_ids.get(topic)))
+            return TopicResult(topic, 0, None, topic_id=snap.topic_ids.get(topic))
+
+        results = list(await asyncio.gather(*(one(t) for t in topics)))
         return await self._wait(results, timeout_ms, lambda r: self._snapshot.contains_topic(r.name))
 
     # ------------------------------------------------------------------ CreatePartitions
