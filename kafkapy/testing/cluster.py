@@ -52,7 +52,7 @@ from typing import Any, TypeVar
 from kafkapy.common.types import LeaderAndIsr, TopicPartition
 from kafkapy.testing.broker import REPO_ROOT, BrokerProcess, BrokerStartError
 from kafkapy.testing.netns import ClusterNetwork, NetnsUnavailableError, netns_unavailable_reason
-from kafkapy.testing.zookeeper import ZooKeeperEnsemble, ZooKeeperServer
+from kafkapy.testing.zookeeper import DEFAULT_JVM_OPTIONS, ZooKeeperEnsemble, ZooKeeperServer
 from kafkapy.zk.admin_zk import AdminZkClient
 from kafkapy.zk.kafka_zk import KafkaZkClient
 
@@ -364,8 +364,12 @@ class LocalCluster(ClusterReads):
         if self.network_mode == "netns":
             self.network = ClusterNetwork().create()
             host = self.network.gateway
+        # A quorum forms sooner when the election's notification back-off stays short (its
+        # default grows to 60 s while peers are still starting).
+        jvm_options = DEFAULT_JVM_OPTIONS + (("-Dzookeeper.fastleader.maxNotificationInterval=1000",)
+                                             if self.n_zookeepers > 1 else ())
         self.ensemble = ZooKeeperEnsemble(self.n_zookeepers, self.base_dir / "zookeeper",
-                                          tick_time_ms=self.zookeeper_tick_ms, host=host)
+                                          tick_time_ms=self.zookeeper_tick_ms, host=host, jvm_options=jvm_options)
         # JVMs and Python brokers start side by side (brokers retry ZooKeeper until it serves):
         # the slow parts, JVM start-up and Python imports, overlap.
         for server in self.ensemble.servers:
