@@ -550,3 +550,24 @@ def test_create_many_topics_in_one_request() -> None:
             assert {p: list(a.replicas) for p, a in got.partitions.items()} == expected
         assert not await broker.zk_client.topic_exists("a_b")
     run(main)
+
+
+def test_topic_unclean_election_enabled_dynamically_tells_the_controller() -> None:
+    async def main() -> None:
+        broker, manager = await make()
+        elected: list[str] = []
+        broker.controller = SimpleNamespace(is_active=True, enable_topic_unclean_leader_election=elected.append)
+        await broker.admin_zk.create_topic_with_assignment("u", {}, {0: [0]})
+        dcm = DynamicConfigManager(broker, manager.broker_config)
+        await dcm.startup()
+        for value in ("false", "true", "true"):
+            waiter = asyncio.ensure_future(dcm.wait_processed())
+            await asyncio.sleep(0)
+            await broker.admin_zk.change_entity_config(ConfigType.TOPIC, "u",
+                                                       {"unclean.leader.election.enable": value})
+            await waiter
+        assert elected == ["u"]          # only the change from false to true
+        dcm.close()
+        broker.tasks.cancel_all()
+        await broker.tasks.close()
+    run(main)
