@@ -134,6 +134,9 @@ class ZooKeeperContainer(DockerContainer):
             self.with_env("ZOO_SERVERS", " ".join(f"server.{i}={alias_prefix}{i}:2888:3888;{ZOOKEEPER_PORT}"
                                                   for i in range(1, servers + 1)))
             self.with_env("ZOO_CFG_EXTRA", "quorumListenOnAllIPs=true")
+            # Keep the election's notification back-off short while peers are still starting.
+            self.with_env("JVMFLAGS", "-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 "
+                                      "-Dzookeeper.fastleader.maxNotificationInterval=1000")
         if network is not None:
             self.with_network(network)
             self.with_network_aliases(self.alias)
