@@ -322,6 +322,12 @@ class AdminManager:
         self.dynamic_config_manager: Any = None
         broker.metadata_listeners.append(self._on_metadata_updated)
 
+    def shutdown(self) -> None:
+        """Broker shutdown: abandon the waiting topic operations and stop applying config changes."""
+        self.topic_purgatory.cancel_all()
+        if self.dynamic_config_manager is not None:
+            self.dynamic_config_manager.close()
+
     # ------------------------------------------------------------------ plumbing
     def _on_metadata_updated(self, _deleted: Any) -> None:
         self.topic_purgatory.check_and_complete(_ALL_TOPICS_KEY)

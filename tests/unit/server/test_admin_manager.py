@@ -571,3 +571,18 @@ def test_topic_unclean_election_enabled_dynamically_tells_the_controller() -> No
         broker.tasks.cancel_all()
         await broker.tasks.close()
     run(main)
+
+
+def test_shutdown_cancels_waiting_topic_operations() -> None:
+    async def main() -> None:
+        broker, manager = await make()
+        task = asyncio.ensure_future(manager.create_topics([NewTopic("w", 1, 1)], 60_000, False, False))
+        while not await broker.zk_client.topic_exists("w"):
+            await asyncio.sleep(0)
+        await settle()
+        assert manager.topic_purgatory.delayed == 1
+        manager.shutdown()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert broker.clock.pending == 0      # the timeout timer went with it
+    run(main)
