@@ -237,10 +237,11 @@ class GroupCoordinator:
 
     def on_elected(self, index: int, epoch: int) -> None:
         current = self.partitions.get(index)
-        if current is not None and not current.loading and current.epoch == epoch:
-            return
         if current is not None:
-            self._unload(index)
+            # Still (or again) the leader, e.g. a new leader epoch after an ISR change: the groups in
+            # memory are current; Kafka keeps them too.
+            current.epoch = max(current.epoch, epoch)
+            return
         state = _PartitionState(loading=True, epoch=epoch)
         self.partitions[index] = state
         log.info("[GroupMetadataManager brokerId=%d] Scheduling loading of offsets and group metadata from "

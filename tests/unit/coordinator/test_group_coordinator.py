@@ -391,3 +391,17 @@ def test_describe_and_list(reason: str) -> None:
         assert coord.handle_describe_group("g").state == "Empty"
         assert coord.handle_describe_group("unknown").state == "Dead"
     run(go)
+
+
+def test_new_leader_epoch_on_the_same_broker_keeps_groups() -> None:
+    async def go() -> None:
+        coord, _rm, clock = await started()
+        fut = join(coord)
+        await settle(clock)
+        r = await fut
+        await coord.handle_sync_group("g", 1, r.member_id, None, None, None, {r.member_id: b"x"})
+        group = coord.groups["g"]
+        coord.on_elected(partition_for("g", N_PARTITIONS), 5)
+        assert coord.groups["g"] is group and coord.handle_heartbeat("g", r.member_id, None, 1) == 0
+        assert coord.handle_fetch_offsets("g", [T])[0] == 0
+    run(go)
