@@ -498,3 +498,46 @@ def test_kafka_python_log_dirs_records_cluster(broker, admin):
         client.close()
     described = admin.describe_cluster(request_timeout=30).result(timeout=30)
     assert described.controller.id == 0 and [n.id for n in described.nodes] == [0]
+
+
+def test_aiokafka_admin(broker, admin, chroot):
+    pytest.importorskip("aiokafka")
+    from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+    from aiokafka.admin import NewPartitions as ANewPartitions
+    from aiokafka.admin import NewTopic as ANewTopic
+    from aiokafka.admin.config_resource import ConfigResource as AConfigResource
+    from aiokafka.admin.config_resource import ConfigResourceType as AConfigResourceType
+    from aiokafka.structs import TopicPartition as ATopicPartition
+    topic = new_name("aio")
+
+    async def main() -> Any:
+        client = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=30000)
+        await client.start()
+        try:
+            await client.create_topics([ANewTopic(topic, 2, 1, topic_configs={"retention.ms": "424242"})],
+                                       timeout_ms=30000)
+            await client.create_partitions({topic: ANewPartitions(3)}, timeout_ms=30000)
+            described = await client.describe_configs([AConfigResource(AConfigResourceType.TOPIC, topic)])
+            await client.alter_configs([AConfigResource(AConfigResourceType.TOPIC, topic,
+                                                        configs={"retention.ms": "434343"})])
+            producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
+            for i in range(5):
+                producer.produce(topic, b"a%d" % i, partition=0)
+            producer.flush(30)
+            deleted = await client.delete_records({ATopicPartition(topic, 0): RecordsToDelete(3)}, timeout_ms=30000)
+            stored = await asyncio.get_running_loop().run_in_executor(
+                None, run_zk, chroot, lambda zk: zk.get_entity_config("topics", topic))
+            await client.delete_topics([topic], timeout_ms=30000)
+            return described, deleted, stored
+        finally:
+            await client.close()
+    described, deleted, stored = asyncio.run(main())
+    [response] = described
+    [resource] = response.resources
+    assert resource[0] == 0
+    entries = {e[0]: e[1] for e in resource[4]}
+    assert entries["retention.ms"] == "424242"
+    assert stored == {"retention.ms": "434343"}
+    assert deleted == {ATopicPartition(topic, 0): 3}
+    assert run_zk(chroot, lambda zk: zk.get_topic_partition_count(topic)) in (None, 3)
+    wait_until(lambda: not run_zk(chroot, lambda zk: zk.topic_exists(topic)), "deletion to complete")
