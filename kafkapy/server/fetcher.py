@@ -528,22 +528,25 @@ class Replication:
 def install_replication(broker: Any) -> Replication | None:
     """Start replication once per broker (``broker.replication``), unless the broker already did.
 
-    Called from the handler modules' ``register`` (after the ReplicaManager exists). The broker's
-    shutdown runs ``replica_manager.shutdown()`` before closing the logs; the fetchers are
-    stopped there when the broker does not stop them itself.
+    Called from the OffsetForLeaderEpoch module's ``register`` (after the ReplicaManager exists).
+    The fetchers stop in a broker shutdown hook (after the listeners, before the logs close).
     """
     if getattr(broker, "replication", None) is not None or getattr(broker, "replica_manager", None) is None:
         return None
     replication = start_replication(broker)
     broker.replication = replication
-    rm = broker.replica_manager
-    rm_shutdown = rm.shutdown
+    hooks = getattr(broker, "shutdown_hooks", None)
+    if hooks is not None:
+        hooks.append(replication.shutdown)
+    else:      # an older composition root: stop with the replica manager
+        rm = broker.replica_manager
+        rm_shutdown = rm.shutdown
 
-    def shutdown_with_fetchers() -> None:
-        replication.stop_now()
-        rm_shutdown()
+        def shutdown_with_fetchers() -> None:
+            replication.stop_now()
+            rm_shutdown()
 
-    rm.shutdown = shutdown_with_fetchers
+        rm.shutdown = shutdown_with_fetchers
     return replication
 
 

@@ -58,7 +58,8 @@ def handle_offset_for_leader_epoch(ctx: RequestContext, request: Any, broker: An
 
 
 def register(dispatcher: Any, broker: Any) -> None:
-    # The replication layer (fetchers, ISR) is started here unless the broker started it itself.
+    # The replication layer (fetchers, ISR) is wired in here (handler modules are the broker's
+    # extension point), unless the broker started it itself.
     from kafkapy.server.fetcher import install_replication
     install_replication(broker)
     register_supported(ApiKey.OFFSET_FOR_LEADER_EPOCH, 0, 4)
