@@ -68,9 +68,31 @@ def partition_for(group_id: str, num_partitions: int) -> int:
 
 
 # ---------------------------------------------------------------------- keys and values
+_I32 = struct.Struct(">i")
+_VALUE_V3_HEAD = struct.Struct(">hqih")
+_I64 = struct.Struct(">q")
+_key_cache: dict[tuple[str, str, int], bytes] = {}
+_KEY_CACHE_MAX = 100_000
+
+
+def _short_string(s: str) -> bytes:
+    data = s.encode("utf-8")
+    if len(data) > 32767:
+        raise ValueError(f"string of {len(data)} bytes is too long for an int16 length")
+    return _STR.pack(len(data)) + data
+
+
 def offset_commit_key(group_id: str, tp: TopicPartition) -> bytes:
-    return encode_versioned(OFFSET_COMMIT_KEY, OFFSET_COMMIT_KEY_VERSION,
-                            _OffsetKey(group=group_id, topic=tp.topic, partition=tp.partition))
+    """Offset key v1: (group, topic, partition); cached, since the same keys are written again and again."""
+    cache_key = (group_id, tp.topic, tp.partition)
+    key = _key_cache.get(cache_key)
+    if key is None:
+        key = (_STR.pack(OFFSET_COMMIT_KEY_VERSION) + _short_string(group_id) + _short_string(tp.topic)
+               + _I32.pack(tp.partition))
+        if len(_key_cache) >= _KEY_CACHE_MAX:
+            _key_cache.clear()
+        _key_cache[cache_key] = key
+    return key
 
 
 def offset_commit_value(om: OffsetAndMetadata) -> bytes:
@@ -78,9 +100,11 @@ def offset_commit_value(om: OffsetAndMetadata) -> bytes:
         return encode_versioned(OFFSET_COMMIT_VALUE, OFFSET_VALUE_VERSION_WITH_EXPIRY, _OffsetValue(
             offset=om.offset, metadata=om.metadata, commit_timestamp=om.commit_timestamp_ms,
             expire_timestamp=om.expire_timestamp_ms))
-    return encode_versioned(OFFSET_COMMIT_VALUE, OFFSET_VALUE_VERSION, _OffsetValue(
-        offset=om.offset, leader_epoch=om.leader_epoch, metadata=om.metadata,
-        commit_timestamp=om.commit_timestamp_ms))
+    metadata = om.metadata.encode("utf-8") if om.metadata else b""
+    if len(metadata) > 32767:
+        raise ValueError("offset metadata is too long for an int16 length")
+    return (_VALUE_V3_HEAD.pack(OFFSET_VALUE_VERSION, om.offset, om.leader_epoch, len(metadata)) + metadata
+            + _I64.pack(om.commit_timestamp_ms))
 
 
 def group_metadata_key(group_id: str) -> bytes:

@@ -77,3 +77,20 @@ def test_replay_keeps_latest_and_honours_tombstones() -> None:
     assert (m.group_instance_id, m.client_host, m.rebalance_timeout_ms, m.session_timeout_ms, m.assignment) == \
         ("inst", "/1.2.3.4", 300, 100, b"asg")
     assert loaded.static_members == {"inst": "m-1"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=40), st.integers(0, 2**31 - 1), st.integers(-1, 2**62),
+       st.integers(-1, 2**31 - 1), st.text(max_size=60), st.integers(-1, 2**50))
+def test_fast_offset_encodings_equal_the_schema_codec(group: str, topic: str, partition: int, offset: int,
+                                                      epoch: int, metadata: str, ts: int) -> None:
+    from kafkapy.protocol.messages.internal import (
+        OFFSET_COMMIT_KEY,
+        OFFSET_COMMIT_VALUE,
+        encode_versioned,
+    )
+    key = OFFSET_COMMIT_KEY.schema.cls(group=group, topic=topic, partition=partition)
+    assert offset_commit_key(group, TopicPartition(topic, partition)) == encode_versioned(OFFSET_COMMIT_KEY, 1, key)
+    value = OFFSET_COMMIT_VALUE.schema.cls(offset=offset, leader_epoch=epoch, metadata=metadata, commit_timestamp=ts)
+    assert offset_commit_value(OffsetAndMetadata(offset, epoch, metadata, ts)) == \
+        encode_versioned(OFFSET_COMMIT_VALUE, 3, value)
