@@ -248,14 +248,12 @@ class ConfigDescriber:
             if wanted is not None and name not in wanted:
                 continue
             key = BROKER_CONFIG[name] if name in BROKER_CONFIG else None
-            sensitive = key is None or key.type is Type.PASSWORD
+            sensitive = key is None or key.type is Type.PASSWORD   # unknown names are sensitive, as Kafka
             if not per_broker:
                 raw: str | None = bc.dynamic_default.get(name)
             else:
                 raw = bc.value_of(name)
             value = None if sensitive else raw
-            if key is None and not sensitive:   # pragma: no cover - unknown keys are sensitive
-                value = raw
             syns = self._synonyms(name, broker_synonyms(name), sensitive)
             if not per_broker:
                 syns = [s for s in syns if s.source == ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG]
