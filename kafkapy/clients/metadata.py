@@ -12,8 +12,10 @@ bootstraps from ``bootstrap.servers`` and refreshes the snapshot::
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import random
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -110,6 +112,11 @@ def parse_bootstrap_servers(servers: str | Sequence[str]) -> list[tuple[str, int
     return result
 
 
+def kafka_uuid_string(u: uuid.UUID) -> str:
+    """Kafka's text form of a Uuid: URL-safe base64 of the 16 bytes, no padding."""
+    return base64.urlsafe_b64encode(u.bytes).rstrip(b"=").decode()
+
+
 def metadata_from_response(resp: object) -> ClusterMetadata:
     brokers = {b.node_id: Node(b.node_id, b.host, b.port, getattr(b, "rack", None))
                for b in resp.brokers}                                           # type: ignore[attr-defined]
@@ -123,7 +130,7 @@ def metadata_from_response(resp: object) -> ClusterMetadata:
                  for p in t.partitions}
         tid = getattr(t, "topic_id", None)
         topics[t.name] = TopicMetadata(t.name, t.error_code, bool(getattr(t, "is_internal", False)), parts,
-                                       str(tid) if tid is not None and tid.int != 0 else None)
+                                       kafka_uuid_string(tid) if tid is not None and tid.int != 0 else None)
     return ClusterMetadata(brokers, topics, getattr(resp, "controller_id", -1),
                            getattr(resp, "cluster_id", None))
 

@@ -449,7 +449,6 @@ class AdminTopicService:
                 err = (await self.admin.create_partitions({topic: NewPartitions(args.partitions, assignment)}))[topic]
                 if err is not None:
                     raise err
-                self._print("Adding partitions succeeded!")
 
     async def delete(self, args: argparse.Namespace) -> None:
         topics = await self._topics(args)

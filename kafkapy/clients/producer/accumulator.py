@@ -245,8 +245,7 @@ class RecordAccumulator:
         dq.append(batch)
         self.buffered_bytes += batch.size
         new_batch = True
-        if len(dq) > 1 or batch.is_full() or self.linger_ms == 0:
-            self.wakeup.set()
+        self.wakeup.set()           # the sender must learn of the new batch (and its linger deadline)
         return handle, new_batch
 
     async def wait_for_space(self) -> None:

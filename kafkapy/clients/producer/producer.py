@@ -155,10 +155,10 @@ class Producer:
 
     async def _wait_on_metadata(self, topic: str, max_block_ms: int) -> int:
         assert self.sender is not None
+        self.sender.topics.add(topic)
         n = self.client.metadata.partition_count(topic)
         if n is not None:
             return n
-        self.sender.topics.add(topic)
         try:
             t = await self.client.wait_for_topic(topic, max_block_ms, self.config.retry_backoff_ms)
         except KafkaTimeoutError:
