@@ -139,22 +139,29 @@ def produce_specs(records_100: int, records_1k: int) -> list[ProduceSpec]:
 
 
 class Results:
-    """row -> target -> one value per round, plus the row's unit and direction."""
+    """row -> target -> round -> value, plus each row's unit and direction."""
 
     def __init__(self) -> None:
-        self.values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        self.values: dict[str, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
         self.meta: dict[str, tuple[str, bool]] = {}
         self.notes: list[str] = []
 
-    def add(self, row: str, target: str, value: float | None, unit: str, higher_is_better: bool) -> None:
+    def add(self, row: str, target: str, rnd: int, value: float | None, unit: str,
+            higher_is_better: bool) -> None:
         self.meta.setdefault(row, (unit, higher_is_better))
-        self.values[row]  # keep the row order
+        per_target = self.values[row]       # creates the row: rows keep their first-seen order
         if value is not None:
-            self.values[row][target].append(value)
+            per_target[target][rnd] = value
 
     def median(self, row: str, target: str) -> float | None:
-        vals = self.values[row].get(target)
+        vals = list(self.values[row].get(target, {}).values())
         return statistics.median(vals) if vals else None
+
+    def paired_ratio(self, row: str, a: str, b: str) -> float | None:
+        """Median over rounds of a/b, each from the same round (adjacent runs, same machine load)."""
+        va, vb = self.values[row].get(a, {}), self.values[row].get(b, {})
+        ratios = [va[r] / vb[r] for r in va if r in vb and vb[r]]
+        return statistics.median(ratios) if ratios else None
 
     def table(self, targets: list[str]) -> list[str]:
         def fmt(x: float | None) -> str:
@@ -162,17 +169,18 @@ class Results:
                 return "–"
             return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}" if abs(x) >= 1 else f"{x:.3f}"
 
-        def ratio(a: float | None, b: float | None) -> str:
-            return f"{a / b:.2f}×" if a is not None and b else "–"
+        def ratio(x: float | None) -> str:
+            return "–" if x is None else f"{x:.2f}×"
 
         head = ["workload", "unit", *targets, "kafkapy/Kafka", "kafkapy/ceiling"]
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for row in self.values:
             unit, higher = self.meta[row]
-            meds = {t: self.median(row, t) for t in targets}
             n = max((len(v) for v in self.values[row].values()), default=0)
-            cells = [row, f"{unit} ({'↑' if higher else '↓'}, n={n})", *(fmt(meds[t]) for t in targets),
-                     ratio(meds.get(KAFKAPY), meds.get(KAFKA)), ratio(meds.get(KAFKAPY), meds.get(CEILING))]
+            cells = [row, f"{unit} ({'↑' if higher else '↓'}, n={n})",
+                     *(fmt(self.median(row, t)) for t in targets),
+                     ratio(self.paired_ratio(row, KAFKAPY, KAFKA)),
+                     ratio(self.paired_ratio(row, KAFKAPY, CEILING))]
             lines.append("| " + " | ".join(cells) + " |")
         return lines
 
@@ -192,7 +200,7 @@ def run_round(rnd: int, order: list[Target], specs: list[ProduceSpec], res: Resu
             c0 = cpu_seconds(tgt.pid) if tgt.pid else None
             p = produce(tgt.bootstrap, topic, spec)
             c1 = cpu_seconds(tgt.pid) if tgt.pid else None
-            res.add(f"produce {spec.name}", tgt.name, p.mb_per_s if not p.errors else None, "MB/s", True)
+            res.add(f"produce {spec.name}", tgt.name, rnd, p.mb_per_s if not p.errors else None, "MB/s", True)
             if p.errors:
                 res.notes.append(f"round {rnd}: {tgt.name} produce {spec.name}: {p.errors} failed deliveries")
             if c0 is not None and c1 is not None:
@@ -203,7 +211,7 @@ def run_round(rnd: int, order: list[Target], specs: list[ProduceSpec], res: Resu
                 continue      # the mock keeps only the last ~5 MB of each partition
             c = consume(tgt.bootstrap, topic, spec.partitions, p.records)
             c2 = cpu_seconds(tgt.pid) if tgt.pid else None
-            res.add(f"consume {spec.name}", tgt.name, c.mb_per_s if not c.errors else None, "MB/s", True)
+            res.add(f"consume {spec.name}", tgt.name, rnd, c.mb_per_s if not c.errors else None, "MB/s", True)
             if c.errors:
                 res.notes.append(f"round {rnd}: {tgt.name} consume {spec.name}: {c.errors} records missing")
             if c1 is not None and c2 is not None:
@@ -216,15 +224,15 @@ def run_round(rnd: int, order: list[Target], specs: list[ProduceSpec], res: Resu
             tgt.create_topic(topic, 1)
             lat = latency(tgt.bootstrap, topic, rate=args.latency_rate, seconds=args.latency_seconds)
             for q, v in (("p50", lat.p50_ms), ("p99", lat.p99_ms), ("p99.9", lat.p999_ms)):
-                res.add(f"end-to-end latency {q} @ {args.latency_rate:,}/s, 100 B", tgt.name,
+                res.add(f"end-to-end latency {q} @ {args.latency_rate:,}/s, 100 B", tgt.name, rnd,
                         v if lat.count else None, "ms", False)
             if lat.lost:
                 res.notes.append(f"round {rnd}: {tgt.name} latency: {lat.lost} records not received")
             log(f"  {tgt.name:12s} latency p50 {lat.p50_ms:.2f} p99 {lat.p99_ms:.2f} p99.9 {lat.p999_ms:.2f} ms")
     for name, (cpu, gb) in cpu_prod.items():
-        res.add("broker CPU per GB produced", name, cpu / gb if gb else None, "CPU s/GB", False)
+        res.add("broker CPU per GB produced", name, rnd, cpu / gb if gb else None, "CPU s/GB", False)
     for name, (cpu, gb) in cpu_cons.items():
-        res.add("broker CPU per GB consumed", name, cpu / gb if gb else None, "CPU s/GB", False)
+        res.add("broker CPU per GB consumed", name, rnd, cpu / gb if gb else None, "CPU s/GB", False)
 
 
 @contextlib.contextmanager
@@ -238,7 +246,7 @@ def mock_target() -> Iterator[Target]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--records-100", type=int, default=300_000, help="records per 100-byte produce run")
     ap.add_argument("--records-1k", type=int, default=100_000, help="records per 1 KiB produce run")
     ap.add_argument("--latency-rate", type=int, default=10_000)
@@ -309,7 +317,7 @@ def main() -> int:
                 run_round(rnd, order, specs, res, args)
         for tgt in targets:
             if tgt.pid:
-                res.add("broker peak RSS (VmHWM)", tgt.name, peak_rss_mib(tgt.pid), "MiB", False)
+                res.add("broker peak RSS (VmHWM)", tgt.name, 0, peak_rss_mib(tgt.pid), "MiB", False)
     finally:
         if ours is not None:
             ours.stop()
@@ -328,10 +336,11 @@ def main() -> int:
            "", *(f"- {m}" for m in machine), ""]
     if kafka_note:
         out += [kafka_note, ""]
-    out += [f"Medians of {args.rounds} alternating rounds; {elapsed:.0f} s in all. confluent-kafka producer: "
+    out += [f"Medians of {args.rounds} alternating rounds; ratios are medians of the per-round ratios; "
+            f"{elapsed:.0f} s in all. confluent-kafka producer: "
             "acks=1, linger.ms=5, batch.size 1 MiB; 100 B x "
             f"{args.records_100:,} and 1 KiB x {args.records_1k:,} records per run, half-random values; "
-            "consumer: one, assigned partitions, from the beginning. Latency: linger.ms=1, one partition, "
+            "consumer: one, assigned partitions, from the beginning, timed from assign() to the last record. Latency: linger.ms=1, one partition, "
             "consumer (fetch.wait.max.ms=5) polling in the same process. ↑ higher is better, ↓ lower is better.", ""]
     out += res.table(names)
     out += ["", "Notes:",
