@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kafkapy.clients.consumer.consumer import Consumer, ConsumerRecord
+from kafkapy.common.tasks import TaskSupervisor
 from kafkapy.common.types import TopicPartition
 from kafkapy.zk.kafka_zk import KafkaZkClient
 from kafkapy.zk.znodes import ConsumerRegistration
@@ -136,8 +137,7 @@ class ZookeeperConsumerConnector:
         self.checkpointed: dict[TopicPartition, int] = {}
         self.rebalances = 0
         self._changed = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._commit_task: asyncio.Task | None = None
+        self._tasks = TaskSupervisor(f"legacy-consumer-{self.group}")
         self._stopped = False
         self._rebalance_done = asyncio.Event()
         self.rebalance_error: BaseException | None = None
@@ -150,11 +150,9 @@ class ZookeeperConsumerConnector:
         self.zk.zk.add_new_session_listener(self._on_new_session)
         await self._register()
         self._changed.set()
-        self._task = asyncio.get_running_loop().create_task(self._rebalance_loop(),
-                                                            name=f"legacy-rebalance-{self.consumer_id}")
+        self._tasks.spawn(f"legacy-rebalance-{self.consumer_id}", self._rebalance_loop())
         if cfg["auto.commit.enable"]:
-            self._commit_task = asyncio.get_running_loop().create_task(
-                self._auto_commit_loop(), name=f"legacy-autocommit-{self.consumer_id}")
+            self._tasks.spawn(f"legacy-autocommit-{self.consumer_id}", self._auto_commit_loop())
         await self.wait_for_rebalance()
 
     async def _register(self) -> None:
@@ -171,7 +169,7 @@ class ZookeeperConsumerConnector:
         if self._stopped:
             return
         self.owned = {}
-        asyncio.get_running_loop().create_task(self._reregister())
+        self._tasks.spawn(f"legacy-reregister-{self.consumer_id}", self._reregister())
 
     async def _reregister(self) -> None:
         await self._register()
@@ -186,10 +184,7 @@ class ZookeeperConsumerConnector:
         if self._stopped:
             return
         self._stopped = True
-        for task in (self._task, self._commit_task):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        await self._tasks.close()
         if self.config["auto.commit.enable"]:
             await self.commit_offsets()
         if self.fetcher is not None:

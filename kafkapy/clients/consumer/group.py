@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from kafkapy.clients.consumer.assignors import Assignment, PartitionAssignor, Subscription, assignors_for
 from kafkapy.common.errors import ApiError, ErrorCode
+from kafkapy.common.tasks import TaskSupervisor
 from kafkapy.common.types import TopicPartition
 from kafkapy.protocol.api_keys import ApiKey
 from kafkapy.protocol.errors import ProtocolDecodeError
@@ -132,7 +133,7 @@ class ConsumerGroupMembership:
         self.pattern: re.Pattern[str] | None = None
         self.need_rejoin = False
         self._heartbeat_task: asyncio.Task | None = None
-        self._commit_tasks: set[asyncio.Task] = set()
+        self._tasks = TaskSupervisor(f"group-{self.group_id}")
         self._last_auto_commit = 0.0
         self._last_metadata_check = 0.0
         self._lock = asyncio.Lock()
@@ -209,9 +210,8 @@ class ConsumerGroupMembership:
                 log.warning("Final offset commit of group %s failed: %s", self.group_id, exc)
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
-            await asyncio.gather(self._heartbeat_task, return_exceptions=True)
-        for t in list(self._commit_tasks):
-            await asyncio.gather(t, return_exceptions=True)
+        await self._tasks.join()      # pending commit_async calls finish; the heartbeat is cancelled
+        await self._tasks.close()
         if self.member_id and self.coordinator_id is not None:
             Member = _LEAVE.request.struct("members")
             try:
@@ -272,10 +272,7 @@ class ConsumerGroupMembership:
                 return
             if callback is not None:
                 callback(offsets, None)
-        task = asyncio.get_running_loop().create_task(run(), name=f"commit-async-{self.group_id}")
-        self._commit_tasks.add(task)
-        task.add_done_callback(self._commit_tasks.discard)
-        return task
+        return self._tasks.spawn(f"commit-async-{self.group_id}", run())
 
     # ------------------------------------------------------------------ membership
     async def _matching_topics(self) -> list[str]:
@@ -312,8 +309,7 @@ class ConsumerGroupMembership:
             if self.listener is not None:
                 await self.listener.on_partitions_assigned(set(assigned))
             if self._heartbeat_task is None or self._heartbeat_task.done():
-                self._heartbeat_task = asyncio.get_running_loop().create_task(
-                    self._heartbeat_loop(), name=f"heartbeat-{self.group_id}")
+                self._heartbeat_task = self._tasks.spawn(f"heartbeat-{self.group_id}", self._heartbeat_loop())
 
     async def _join_and_sync(self, owned: list[TopicPartition]) -> list[TopicPartition]:
         if self.pattern is None:
