@@ -128,6 +128,8 @@ class Producer:
         self._tasks = TaskSupervisor("producer")
         self._sender_task: asyncio.Task | None = None
         self._closed = False
+        self._md_seen: object = None
+        self._topic_cache: dict[str, tuple[int, list[int]]] = {}
 
     async def start(self) -> None:
         c = self.config
@@ -178,7 +180,18 @@ class Producer:
             raise RecordTooLargeForProducerError(
                 f"The message is {size} bytes when serialized which is larger than {self.config.max_request_size}, "
                 "which is the value of the max.request.size configuration.")
-        n = await self._wait_on_metadata(topic, self.config.max_block_ms)
+        md = self.client.metadata
+        if md is not self._md_seen:                     # new snapshot: drop the per-topic caches
+            self._md_seen = md
+            self._topic_cache = {}
+        cached = self._topic_cache.get(topic)
+        if cached is None:
+            n = await self._wait_on_metadata(topic, self.config.max_block_ms)
+            md = self.client.metadata
+            cached = (n, md.available_partitions(topic))
+            if md is self._md_seen:
+                self._topic_cache[topic] = cached
+        n, available = cached
         acc = self.accumulator
         if acc.buffered_bytes >= acc.buffer_memory:
             await asyncio.wait_for(acc.wait_for_space(), self.config.max_block_ms / 1000)
@@ -187,7 +200,6 @@ class Producer:
                 raise ApiError(3, f"Invalid partition given with record: {partition} is not in the range [0...{n}).")
             p = partition
         elif key_b is None:
-            available = self.client.metadata.available_partitions(topic)
             p = self.partitioner.partition(topic, None, n, available)
         else:
             p = self.partitioner.partition(topic, key_b, n)
