@@ -168,3 +168,24 @@ def test_admin_list_and_describe_topics(broker) -> None:
             versions = await admin.api_versions()
             assert 0 in versions[broker.broker_id][1]
     _run(go())
+
+
+def test_sync_facades(broker) -> None:
+    from kafkapy.clients.sync import SyncAdminClient, SyncConsumer, SyncProducer
+    topic = _topic(broker, "sync-facade", 1)
+    with SyncProducer({"bootstrap.servers": broker.bootstrap, "linger.ms": 1}) as p:
+        futs = [p.send(topic, b"s%d" % i) for i in range(50)]
+        offsets = [f.result(30).offset for f in futs]
+    assert offsets == list(range(50))
+    with SyncConsumer({"bootstrap.servers": broker.bootstrap, "auto.offset.reset": "earliest"}) as c:
+        tp = TopicPartition(topic, 0)
+        c.assign([tp])
+        c.seek(tp, 45)
+        got = []
+        deadline = time.monotonic() + 30
+        while len(got) < 5 and time.monotonic() < deadline:
+            got += c.poll(1000)
+        assert [r.value for r in got] == [b"s%d" % i for i in range(45, 50)]
+        assert c.position(tp) == 50
+    with SyncAdminClient({"bootstrap.servers": broker.bootstrap}) as admin:
+        assert topic in admin.list_topics()
