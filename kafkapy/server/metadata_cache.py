@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from kafkapy.common.errors import ControllerMovedError
-from kafkapy.common.types import NO_LEADER, TopicPartition
+from kafkapy.common.types import TopicPartition
 
 log = logging.getLogger(__name__)
 state_change_log = logging.getLogger("state.change.logger")
@@ -199,10 +199,6 @@ def _partition_states(request: Any, version: int) -> Iterable[tuple[str, Any, uu
             topic_id = getattr(t, "topic_id", None) if version >= 7 else None
             for s in t.partition_states:
                 yield t.topic_name, s, topic_id
-
-
-def leader_is_live(info: PartitionInfo, snapshot: MetadataSnapshot) -> bool:
-    return info.leader != NO_LEADER and info.leader in snapshot.brokers
 
 
 __all__ = ["MetadataCache", "MetadataSnapshot", "PartitionInfo", "CachedBroker", "BrokerEndPointInfo",
