@@ -8,6 +8,7 @@ loses nothing (its uncommitted records are read again by the others).
 """
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ import uuid
 import pytest
 
 from kafkapy.testing.broker import BrokerProcess, create_topic, wait_for_leaders
+from kafkapy.tools.consumer_groups import main
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -185,3 +187,57 @@ def test_three_consumers_join_leave_and_die(broker: BrokerProcess) -> None:
         for c in members:
             c.close()
     assert produced <= seen
+
+
+def test_static_member_restart_keeps_assignment_without_rebalance(broker: BrokerProcess) -> None:
+    from confluent_kafka import Consumer
+
+    topic = new_topic(broker, "static", 4)
+    group = f"static-{uuid.uuid4().hex[:6]}"
+
+    revocations: dict[str, int] = {"inst-a": 0, "inst-b": 0}
+
+    def static(instance: str):
+        c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group, "group.instance.id": instance,
+                      "session.timeout.ms": 30000, "heartbeat.interval.ms": 500, "auto.offset.reset": "earliest"})
+
+        def on_revoke(consumer, partitions) -> None:
+            if partitions:
+                revocations[instance] += 1
+        c.subscribe([topic], on_revoke=on_revoke)
+        return c
+
+    a, b = static("inst-a"), static("inst-b")
+    seen: set[bytes] = set()
+    try:
+        got = wait_balanced_n([a, b], seen, 2)
+        for _ in range(20):             # let the first rebalance settle
+            poll_round([a, b], seen)
+        before = revocations["inst-a"]
+        b.close()                       # a static member leaves no LeaveGroup behind
+        b = static("inst-b")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and assignment_of(b) != got[1]:
+            poll_round([a, b], seen)
+        assert assignment_of(b) == got[1] and assignment_of(a) == got[0]
+        for _ in range(20):
+            poll_round([a, b], seen)
+        assert revocations["inst-a"] == before, "the returning static member caused a rebalance"
+        out = io.StringIO()
+        assert main(["--bootstrap-server", broker.bootstrap, "--describe", "--group", group, "--state"], out,
+                    io.StringIO()) == 0
+        assert "Stable" in out.getvalue()
+    finally:
+        a.close()
+        b.close()
+
+
+def wait_balanced_n(consumers: list, seen: set[bytes], n: int, partitions: int = 4) -> list[set[int]]:
+    deadline = time.monotonic() + 60
+    last: list[set[int]] = []
+    while time.monotonic() < deadline:
+        poll_round(consumers, seen)
+        last = [assignment_of(c) for c in consumers]
+        if set().union(*last) == set(range(partitions)) and sum(map(len, last)) == partitions and all(last):
+            return last
+    raise AssertionError(f"no complete assignment over {n} members: {last}")
