@@ -593,10 +593,18 @@ class GroupCoordinator:
         member = group.replace_static_member(instance_id, old_id, new_id)
         self._schedule_heartbeat(group, member, member.session_timeout_ms)
         if group.is_state(GroupState.STABLE) and member.matches(protocols):
-            # Same subscription: the returning instance takes its old place without a rebalance.
-            respond(JoinGroupResult(ErrorCode.NONE, new_id, group.generation_id, group.protocol_type,
-                                    group.protocol_name, group.leader_id or "",
-                                    tuple(group.current_member_metadata()) if group.is_leader(new_id) else ()))
+            # Same subscription: the returning instance takes its old place without a rebalance, once
+            # the group with its new member id is stored.
+            generation = group.generation_id
+
+            def stored(code: int) -> None:
+                if code != ErrorCode.NONE:
+                    respond(JoinGroupResult(code, new_id))
+                    return
+                respond(JoinGroupResult(ErrorCode.NONE, new_id, generation, group.protocol_type,
+                                        group.protocol_name, group.leader_id or "",
+                                        tuple(group.current_member_metadata()) if group.is_leader(new_id) else ()))
+            self._store_group(group, {m.member_id: m.assignment for m in group.members.values()}, stored)
             return
         self._update_member_and_rebalance(group, member, member.rebalance_timeout_ms, member.session_timeout_ms,
                                           protocols, respond)

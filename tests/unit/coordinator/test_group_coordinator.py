@@ -405,3 +405,19 @@ def test_new_leader_epoch_on_the_same_broker_keeps_groups() -> None:
         assert coord.groups["g"] is group and coord.handle_heartbeat("g", r.member_id, None, 1) == 0
         assert coord.handle_fetch_offsets("g", [T])[0] == 0
     run(go)
+
+
+def test_static_member_replacement_is_stored_and_survives_a_reload() -> None:
+    async def go() -> None:
+        coord, rm, clock = await started()
+        fut = join(coord, instance="inst-1")
+        await settle(clock)
+        r = await fut
+        await coord.handle_sync_group("g", 1, r.member_id, None, None, "inst-1", {r.member_id: b"mine"})
+        again = await join(coord, instance="inst-1")
+        last = rm.records("g")[-1][1][1]
+        assert [m.member_id for m in last.members] == [again.member_id]
+        assert last.members[0].group_instance_id == "inst-1" and last.members[0].assignment == b"mine"
+        fresh, _rm, _clock = await started(rm=rm, clock=clock)
+        assert fresh.groups["g"].static_members == {"inst-1": again.member_id}
+    run(go)
