@@ -9,8 +9,9 @@ topic, targets alternating (Kafka, kafkapy, ceiling, then kafkapy, Kafka, ceilin
 kafkapy/ceiling. It is printed and written to `bench/results/latest.md` with the machine
 description. Without Java or Maven Central the Kafka column is skipped (one line says why).
 
-    .venv/bin/python bench/compare.py [--rounds 3] [--records-100 500000] [--records-1k 150000]
-                                      [--only "1 KiB, 1 part"] [--no-kafka] [--out FILE]
+    .venv/bin/python bench/compare.py [--rounds 4] [--records-100 300000] [--records-1k 100000]
+                                      [--only "1 KiB, 1 part"] [--no-kafka] [--no-ceiling]
+                                      [--no-group] [--no-cluster] [--cluster-rounds 2] [--out FILE]
 """
 from __future__ import annotations
 
@@ -38,9 +39,9 @@ sys.path.insert(0, str(HERE))
 import confluent_kafka  # noqa: E402
 
 from kafka_broker import KafkaBroker, KafkaDistUnavailable, kafka_available  # noqa: E402
-from kafkapy.testing.broker import BrokerProcess, create_topic, wait_for_leaders  # noqa: E402
+from kafkapy.testing.broker import BrokerProcess, wait_for_leaders  # noqa: E402
 from kafkapy.testing.zookeeper import ZooKeeperServer  # noqa: E402
-from workloads import MockCluster, ProduceSpec, consume, latency, produce  # noqa: E402
+from workloads import MockCluster, ProduceSpec, consume, group_consume, latency, produce  # noqa: E402
 
 KAFKA, KAFKAPY, CEILING = "Kafka 2.8.2", "kafkapy", "ceiling"
 WARMUP = (ProduceSpec(1024, 1, "none", 100_000), ProduceSpec(100, 1, "lz4", 300_000),
@@ -71,7 +72,7 @@ class Target:
     create_topic: Any                    # (topic, partitions) -> None, ready to use on return
 
 
-def create_topics_zk(zk_connect: str, topics: dict[str, int]) -> None:
+def create_topics_zk(zk_connect: str, topics: dict[str, int], replication_factor: int = 1) -> None:
     """Create topics the way ``kafka-topics.sh --zookeeper`` does, over one ZooKeeper session."""
     import asyncio
 
@@ -83,7 +84,7 @@ def create_topics_zk(zk_connect: str, topics: dict[str, int]) -> None:
         try:
             admin = AdminZkClient(zk)
             for topic, partitions in topics.items():
-                await admin.create_topic(topic, partitions, 1, {})
+                await admin.create_topic(topic, partitions, replication_factor, {})
         finally:
             await zk.close()
 
@@ -93,19 +94,20 @@ def create_topics_zk(zk_connect: str, topics: dict[str, int]) -> None:
 class ZkTopics:
     """Topics of a broker target: created ahead in bulk through ZooKeeper, awaited when used."""
 
-    def __init__(self, zk_connect: str, bootstrap: str) -> None:
+    def __init__(self, zk_connect: str, bootstrap: str, replication_factor: int = 1) -> None:
         self.zk_connect = zk_connect
         self.bootstrap = bootstrap
+        self.replication_factor = replication_factor
         self.created: set[str] = set()
 
     def prepare(self, topics: dict[str, int]) -> None:
         todo = {t: p for t, p in topics.items() if t not in self.created}
-        create_topics_zk(self.zk_connect, todo)
+        create_topics_zk(self.zk_connect, todo, self.replication_factor)
         self.created.update(todo)
 
     def __call__(self, topic: str, partitions: int) -> None:
         if topic not in self.created:
-            create_topic(self.zk_connect, topic, partitions)
+            create_topics_zk(self.zk_connect, {topic: partitions}, self.replication_factor)
             self.created.add(topic)
         wait_for_leaders(self.bootstrap, topic, partitions)
 
@@ -218,11 +220,34 @@ def run_round(rnd: int, order: list[Target], specs: list[ProduceSpec], res: Resu
                 cpu_cons[tgt.name][0] += c2 - c1
                 cpu_cons[tgt.name][1] += c.bytes / 1e9
             log(f"  {tgt.name:12s} produce {spec.name:22s} {p.mb_per_s:8.1f} MB/s   consume {c.mb_per_s:8.1f} MB/s")
+    if args.group_features:
+        spec = ProduceSpec(1024, 8, "none", args.records_1k)
+        for tgt in order:
+            if tgt.name == CEILING:
+                continue      # the mock keeps ~5 MB per partition: nothing to read back
+            topic = f"group-r{rnd}"
+            tgt.create_topic(topic, spec.partitions)
+            produce(tgt.bootstrap, topic, spec)
+            try:
+                g, counts = group_consume(tgt.bootstrap, topic, spec.records, members=3)
+            except Exception as exc:  # a missing feature shows as a note, not a crash
+                res.notes.append(f"round {rnd}: {tgt.name} consumer group of 3 failed: {exc}")
+                continue
+            res.add("consumer group of 3: consume 1 KiB, 8 part (joins included)", tgt.name, rnd,
+                    g.mb_per_s if not g.errors else None, "MB/s", True)
+            if g.errors or min(counts) == 0:
+                res.notes.append(f"round {rnd}: {tgt.name} consumer group of 3: records per member {counts}, "
+                                 f"{g.errors} missing")
+            log(f"  {tgt.name:12s} group of 3 consume {g.mb_per_s:8.1f} MB/s (members {counts})")
     if not args.no_latency:
         for tgt in order:
             topic = f"latency-r{rnd}"
             tgt.create_topic(topic, 1)
+            c0, t0 = (cpu_seconds(tgt.pid) if tgt.pid else None), time.monotonic()
             lat = latency(tgt.bootstrap, topic, rate=args.latency_rate, seconds=args.latency_seconds)
+            if c0 is not None:
+                res.add(f"broker CPU during the latency run ({args.latency_rate:,} records/s)", tgt.name, rnd,
+                        100 * (cpu_seconds(tgt.pid) - c0) / (time.monotonic() - t0), "% of a core", False)
             for q, v in (("p50", lat.p50_ms), ("p99", lat.p99_ms), ("p99.9", lat.p999_ms)):
                 res.add(f"end-to-end latency {q} @ {args.latency_rate:,}/s, 100 B", tgt.name, rnd,
                         v if lat.count else None, "ms", False)
@@ -236,17 +261,90 @@ def run_round(rnd: int, order: list[Target], specs: list[ProduceSpec], res: Resu
 
 
 @contextlib.contextmanager
-def mock_target() -> Iterator[Target]:
-    mock = MockCluster()
+def mock_target(brokers: int = 1) -> Iterator[Target]:
+    mock = MockCluster(brokers)
     try:
-        yield Target(CEILING, mock.bootstrap, None, mock.create_topic)
+        yield Target(CEILING, mock.bootstrap, None,
+                     lambda topic, partitions: mock.create_topic(topic, partitions, brokers))
     finally:
         mock.close()
 
 
+def kafkapy_features() -> tuple[bool, bool, list[str]]:
+    """Whether kafkapy has replication and consumer groups; notes for what is missing."""
+    import importlib.util
+    notes = []
+    replication = all(importlib.util.find_spec(m) is not None
+                      for m in ("kafkapy.server.fetcher", "kafkapy.server.isr"))
+    groups = all(importlib.util.find_spec(m) is not None
+                 for m in ("kafkapy.server.apis.join_group", "kafkapy.server.apis.sync_group",
+                           "kafkapy.coordinator.group.coordinator"))
+    if not replication:
+        notes.append("3 brokers, RF 3, acks=all: skipped, kafkapy has no replica fetcher yet.")
+    if not groups:
+        notes.append("consumer group of 3: skipped, kafkapy has no group coordinator yet.")
+    return replication, groups, notes
+
+
+def run_cluster_phase(work: Path, zk: ZooKeeperServer, kafka_cp: str | None, res: Results,
+                      args: argparse.Namespace) -> None:
+    """Three brokers of each kind (own chroots), a topic with RF 3, acks=all: produce and consume."""
+    spec = ProduceSpec(1024, 1, "none", args.records_1k, acks="-1")
+    procs: list[KafkaBroker | BrokerProcess] = []
+    try:
+        targets: list[Target] = []
+        if kafka_cp is not None:
+            chroot = zk.connect_string + "/kafka3"
+            ks = [KafkaBroker(work / f"kafka3-{i}", chroot, broker_id=i, classpath=kafka_cp) for i in range(3)]
+            procs += ks
+            for k in ks:
+                k.launch()
+            for k in ks:
+                k.wait_started()
+            boot = ",".join(k.bootstrap for k in ks)
+            targets.append(Target(KAFKA, boot, None, ZkTopics(chroot, boot, 3)))
+        chroot = zk.connect_string + "/kafkapy3"
+        ps = [BrokerProcess(work / f"kafkapy3-{i}", chroot, broker_id=i) for i in range(3)]
+        procs += ps
+        for b in ps:
+            b.launch()
+        for b in ps:
+            b.wait_started()
+        boot = ",".join(b.bootstrap for b in ps)
+        targets.append(Target(KAFKAPY, boot, None, ZkTopics(chroot, boot, 3)))
+        log("3-broker clusters up")
+        with contextlib.ExitStack() as stack:
+            if not args.no_ceiling:
+                targets.append(stack.enter_context(mock_target(3)))
+            brokers = [t for t in targets if t.name != CEILING]
+            for tgt in brokers:
+                tgt.create_topic("warmup-rf3", 1)
+                produce(tgt.bootstrap, "warmup-rf3", ProduceSpec(1024, 1, "none", 20_000, acks="-1"))
+            for rnd in range(args.cluster_rounds):
+                order = (brokers if rnd % 2 == 0 else brokers[::-1]) + [t for t in targets if t.name == CEILING]
+                for tgt in order:
+                    topic = f"rf3-{spec.slug}-r{rnd}"
+                    tgt.create_topic(topic, 1)
+                    p = produce(tgt.bootstrap, topic, spec)
+                    res.add(f"3 brokers, RF 3: produce {spec.name}", tgt.name, rnd,
+                            p.mb_per_s if not p.errors else None, "MB/s", True)
+                    if p.errors:
+                        res.notes.append(f"round {rnd}: {tgt.name} RF 3 produce: {p.errors} failed deliveries")
+                    msg = f"  {tgt.name:12s} RF 3 produce {spec.name:30s} {p.mb_per_s:8.1f} MB/s"
+                    if tgt.name != CEILING:
+                        c = consume(tgt.bootstrap, topic, 1, p.records)
+                        res.add("3 brokers, RF 3: consume 1 KiB, 1 part, none", tgt.name, rnd,
+                                c.mb_per_s if not c.errors else None, "MB/s", True)
+                        msg += f"   consume {c.mb_per_s:8.1f} MB/s"
+                    log(msg)
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--records-100", type=int, default=300_000, help="records per 100-byte produce run")
     ap.add_argument("--records-1k", type=int, default=100_000, help="records per 1 KiB produce run")
     ap.add_argument("--latency-rate", type=int, default=10_000)
@@ -258,7 +356,12 @@ def main() -> int:
     ap.add_argument("--no-ceiling", action="store_true", help="skip the mock-cluster column")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.md")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, data)")
+    ap.add_argument("--no-group", action="store_true", help="skip the consumer-group-of-3 row")
+    ap.add_argument("--no-cluster", action="store_true", help="skip the 3-broker RF 3 acks=all rows")
+    ap.add_argument("--cluster-rounds", type=int, default=2)
     args = ap.parse_args()
+    replication, groups, feature_notes = kafkapy_features()
+    args.group_features = groups and not args.no_group
 
     started = time.monotonic()
     machine = machine_description()
@@ -318,6 +421,16 @@ def main() -> int:
         for tgt in targets:
             if tgt.pid:
                 res.add("broker peak RSS (VmHWM)", tgt.name, 0, peak_rss_mib(tgt.pid), "MiB", False)
+        ours.stop()
+        if kafka is not None:
+            kafka.stop()
+        if replication and not args.no_cluster:
+            log(f"3-broker clusters, RF 3, acks=all ({args.cluster_rounds} rounds)")
+            try:
+                run_cluster_phase(work, zk, kafka_cp, res, args)
+            except Exception as exc:  # a failed optional phase leaves a note, the table stays
+                res.notes.append(f"3 brokers, RF 3: failed: {exc!r}")
+                log(f"3-broker phase failed: {exc!r}")
     finally:
         if ours is not None:
             ours.stop()
@@ -347,8 +460,13 @@ def main() -> int:
             "- ceiling = librdkafka's mock cluster (in the benchmark process): the client's own limit. It keeps "
             "only the last ~5 MB of each partition, so it has no consume rows; it has no broker process, so "
             "no CPU or RSS rows.",
-            "- 3 brokers with RF 3 and acks=all, and a consumer group of 3: not measured by this harness yet "
-            "(skipped).",
+            "- broker CPU per GB: utime+stime of the broker process (all threads) from /proc/<pid>/stat over the "
+            "produce (resp. consume) runs of a round, divided by the bytes moved; RSS is VmHWM at the end of the "
+            "single-broker rounds.",
+            "- consumer group of 3: three consumers in one new group, subscribe + earliest; the time includes "
+            "the joins and rebalances. 3 brokers, RF 3: separate 3-broker clusters (own chroots) started after "
+            "the single-broker rounds; the ceiling there is a 3-broker mock.",
+            *(f"- {n}" for n in feature_notes),
             *(f"- {n}" for n in res.notes)]
     text = "\n".join(out) + "\n"
     print()

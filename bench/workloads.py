@@ -11,6 +11,8 @@ librdkafka's mock cluster (`MockCluster`, the client's own ceiling).
   (no group), from the beginning until `records` arrived; timed from `assign()` (the
   consumer is connected and has metadata already), with the time to the first record
   reported on its own as well.
+- `group_consume(bootstrap, topic, records, members=3)`: a consumer group of `members`
+  (subscribe, earliest) reading the topic between them, joins and rebalances included.
 - `latency(bootstrap, topic, rate, seconds)`: a paced producer (linger.ms=1) and a polling
   consumer (fetch.wait.max.ms=5) in one process; produce-to-consume time of each record from a monotonic clock
   stamp in its value.
@@ -41,15 +43,18 @@ class ProduceSpec:
     partitions: int
     compression: str
     records: int
+    acks: str = "1"
 
     @property
     def name(self) -> str:
         size = f"{self.record_bytes // 1024} KiB" if self.record_bytes >= 1024 else f"{self.record_bytes} B"
-        return f"{size}, {self.partitions} part, {self.compression}"
+        return f"{size}, {self.partitions} part, {self.compression}" + ("" if self.acks == "1" else
+                                                                         f", acks={'all' if self.acks == '-1' else self.acks}")
 
     @property
     def slug(self) -> str:
-        return f"{self.record_bytes}b-{self.partitions}p-{self.compression}"
+        return f"{self.record_bytes}b-{self.partitions}p-{self.compression}" + (
+            "" if self.acks == "1" else f"-acks{self.acks.replace('-1', 'all')}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +94,8 @@ def payloads(size: int, count: int = _POOL, seed: int = 7) -> list[bytes]:
     return out
 
 
-def _producer_config(bootstrap: str, compression: str, linger_ms: int) -> dict[str, object]:
-    return {"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": linger_ms,
+def _producer_config(bootstrap: str, compression: str, linger_ms: int, acks: str = "1") -> dict[str, object]:
+    return {"bootstrap.servers": bootstrap, "acks": acks, "linger.ms": linger_ms,
             "batch.size": 1_048_576, "batch.num.messages": 1_000_000,
             "queue.buffering.max.messages": 1_000_000, "queue.buffering.max.kbytes": 1_048_576,
             "enable.idempotence": False, "compression.type": compression,
@@ -98,7 +103,7 @@ def _producer_config(bootstrap: str, compression: str, linger_ms: int) -> dict[s
 
 
 def produce(bootstrap: str, topic: str, spec: ProduceSpec, timeout_s: float = 300.0) -> ThroughputResult:
-    p = Producer(_producer_config(bootstrap, spec.compression, 5))
+    p = Producer(_producer_config(bootstrap, spec.compression, 5, spec.acks))
     # Connection and metadata before the clock starts: every target pays the same.
     p.list_topics(topic, timeout=10)
     values = payloads(spec.record_bytes)
@@ -157,6 +162,60 @@ def consume(bootstrap: str, topic: str, partitions: int, records: int,
         return ThroughputResult(end - start, got, total, errors + (records - got), first - start)
     finally:
         c.close()
+
+
+def group_consume(bootstrap: str, topic: str, records: int, members: int = 3,
+                  timeout_s: float = 120.0) -> tuple[ThroughputResult, list[int]]:
+    """`members` consumers in one new group (subscribe, earliest) read `records` between them.
+
+    Timed from the first subscribe() until the group received every record, so the group's
+    joins and rebalances are part of the time. Also returns the records each member got.
+    """
+    group = f"bench-{topic}-{time.monotonic_ns()}"
+    counts = [0] * members
+    sizes = [0] * members
+    errors = [0]
+    done = threading.Event()
+    lock = threading.Lock()
+    total = [0]
+    consumers = [Consumer({**_consumer_config(bootstrap), "group.id": group, "auto.offset.reset": "earliest",
+                           "session.timeout.ms": 10_000, "heartbeat.interval.ms": 1_000})
+                 for _ in range(members)]
+
+    def member(i: int) -> None:
+        c = consumers[i]
+        while not done.is_set():
+            batch = c.consume(10_000, 0.05)
+            got = 0
+            for m in batch:
+                if m.error() is None:
+                    got += 1
+                    sizes[i] += len(m.value())
+                else:
+                    errors[0] += 1
+            if got:
+                counts[i] += got
+                with lock:
+                    total[0] += got
+                    if total[0] >= records:
+                        done.set()
+
+    start = time.perf_counter()
+    for c in consumers:
+        c.subscribe([topic])
+    threads = [threading.Thread(target=member, args=(i,), name=f"group-member-{i}", daemon=True)
+               for i in range(members)]
+    for t in threads:
+        t.start()
+    done.wait(timeout_s)
+    seconds = time.perf_counter() - start
+    done.set()
+    for t in threads:
+        t.join(10)
+    for c in consumers:
+        c.close()
+    got = sum(counts)
+    return ThroughputResult(seconds, got, sum(sizes), errors[0] + max(0, records - got)), counts
 
 
 def latency(bootstrap: str, topic: str, *, rate: int = 10_000, seconds: float = 3.0,
@@ -264,8 +323,8 @@ class MockCluster:
         self.bootstrap = lib.rd_kafka_mock_cluster_bootstraps(self._cluster).decode()
         self.pid = os.getpid()
 
-    def create_topic(self, topic: str, partitions: int) -> None:
-        err = self._lib.rd_kafka_mock_topic_create(self._cluster, topic.encode(), partitions, 1)
+    def create_topic(self, topic: str, partitions: int, replication_factor: int = 1) -> None:
+        err = self._lib.rd_kafka_mock_topic_create(self._cluster, topic.encode(), partitions, replication_factor)
         if err != 0:
             raise RuntimeError(f"mock topic {topic}: {KafkaError(err).str()}")
 
@@ -279,4 +338,5 @@ class MockCluster:
 
 
 __all__ = ["ProduceSpec", "ThroughputResult", "LatencyResult", "payloads", "produce", "consume", "latency",
+           "group_consume",
            "MockCluster"]
