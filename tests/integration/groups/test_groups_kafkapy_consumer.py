@@ -126,3 +126,41 @@ def test_pattern_subscription_and_mixed_group(broker: BrokerProcess) -> None:
             await ours.close()
 
     asyncio.run(asyncio.wait_for(run(), 120))
+
+
+def test_auto_commit_and_commit_async(broker: BrokerProcess) -> None:
+    topic = new_topic(broker, "auto", 2)
+    group = f"auto-{uuid.uuid4().hex[:6]}"
+    produce(broker.bootstrap, topic, [b"a%d" % i for i in range(40)])
+
+    async def run() -> None:
+        c, g, _rec = member(broker.bootstrap, group, **{"enable.auto.commit": True, "auto.commit.interval.ms": 100})
+        await c.start()
+        try:
+            await c.subscribe([topic])
+            got = 0
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                got += len(await c.poll(50))
+                committed = await g.committed(sorted(c.assignment()))
+                if got >= 40 and sum(v or 0 for v in committed.values()) == 40:
+                    break
+            assert got >= 40 and sum(v or 0 for v in committed.values()) == 40, committed
+            results: list = []
+            task = g.commit_async({tp: 1 for tp in c.assignment()}, lambda offsets, exc: results.append(exc))
+            await task
+            assert results == [None]
+            assert set((await g.committed(sorted(c.assignment()))).values()) == {1}
+            tps = sorted(c.assignment())
+        finally:
+            await c.close()
+        # close() auto-commits the positions again.
+        c2, g2, _ = member(broker.bootstrap, group)
+        await c2.start()
+        try:
+            assert len(tps) == 2
+            assert sum(v or 0 for v in (await g2.committed(tps)).values()) == 40
+        finally:
+            await c2.close()
+
+    asyncio.run(asyncio.wait_for(run(), 90))
