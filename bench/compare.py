@@ -174,15 +174,15 @@ class Results:
         def ratio(x: float | None) -> str:
             return "–" if x is None else f"{x:.2f}×"
 
-        head = ["workload", "unit", *targets, "kafkapy/Kafka", "kafkapy/ceiling"]
+        against = [t for t in (KAFKA, CEILING) if t in targets]
+        head = ["workload", "unit", *targets, *(f"kafkapy/{t.split()[0]}" for t in against)]
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for row in self.values:
             unit, higher = self.meta[row]
             n = max((len(v) for v in self.values[row].values()), default=0)
             cells = [row, f"{unit} ({'↑' if higher else '↓'}, n={n})",
                      *(fmt(self.median(row, t)) for t in targets),
-                     ratio(self.paired_ratio(row, KAFKAPY, KAFKA)),
-                     ratio(self.paired_ratio(row, KAFKAPY, CEILING))]
+                     *(ratio(self.paired_ratio(row, KAFKAPY, t)) for t in against)]
             lines.append("| " + " | ".join(cells) + " |")
         return lines
 

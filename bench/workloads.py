@@ -312,8 +312,14 @@ class MockCluster:
         lib.rd_kafka_mock_cluster_destroy.argtypes = [ctypes.c_void_p]
         lib.rd_kafka_destroy.argtypes = [ctypes.c_void_p]
         self._lib = lib
+        lib.rd_kafka_conf_set.restype = ctypes.c_int
+        lib.rd_kafka_conf_set.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                                          ctypes.c_size_t]
         errstr = ctypes.create_string_buffer(512)
-        self._rk = lib.rd_kafka_new(0, lib.rd_kafka_conf_new(), errstr, len(errstr))
+        conf = lib.rd_kafka_conf_new()
+        # The handle only hosts the mock: no bootstrap servers, so keep its warning quiet.
+        lib.rd_kafka_conf_set(conf, b"log_level", b"3", errstr, len(errstr))
+        self._rk = lib.rd_kafka_new(0, conf, errstr, len(errstr))
         if not self._rk:
             raise RuntimeError(f"rd_kafka_new failed: {errstr.value.decode(errors='replace')}")
         self._cluster = lib.rd_kafka_mock_cluster_new(self._rk, brokers)
