@@ -224,7 +224,7 @@ class ReplicaFetcher:
             return self._conn
         await self._close_connection()
         timeout = self.config.socket_timeout_ms
-        self._conn = await BrokerConnection.connect(
+        self._conn = await self.manager.connect(
             endpoint[0], endpoint[1], client_id=f"broker-{self.config.broker_id}-fetcher-{self.fetcher_id}",
             timeout_ms=timeout)
         self._conn_endpoint = endpoint
@@ -419,8 +419,10 @@ class ReplicaFetcherManager:
 
     def __init__(self, config: FetcherConfig, clock: Clock, spawn: Callable[[str, Any], asyncio.Task[Any]],
                  endpoint_of: Callable[[int], tuple[str, int] | None],
-                 on_follower_progress: Callable[[TopicPartition], None] | None = None) -> None:
+                 on_follower_progress: Callable[[TopicPartition], None] | None = None, *,
+                 connect: Callable[..., Any] = BrokerConnection.connect) -> None:
         self.config = config
+        self.connect = connect          # async (host, port, client_id=, timeout_ms=) -> BrokerConnection
         self.clock = clock
         self._spawn = spawn
         self.endpoint_of = endpoint_of

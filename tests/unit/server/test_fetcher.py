@@ -99,3 +99,117 @@ def test_fetcher_config_reads_kafkas_property_names() -> None:
              "replica.socket.timeout.ms": 7000}
     cfg = FetcherConfig.from_broker_config(7, props)
     assert cfg == FetcherConfig(7, 2, 1000, 5000, 100, 3, 50, 7000)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fetcher loop against an in-memory leader (real logs on both sides, a fake connection).
+import asyncio  # noqa: E402
+from types import SimpleNamespace as NS  # noqa: E402
+
+from kafkapy.common.clock import SYSTEM_CLOCK  # noqa: E402
+from kafkapy.common.errors import ErrorCode  # noqa: E402
+from kafkapy.protocol.api_keys import ApiKey  # noqa: E402
+from kafkapy.server.fetcher import ReplicaFetcherManager  # noqa: E402
+from kafkapy.server.partition import Partition, PartitionState  # noqa: E402
+
+TP = TopicPartition("t", 0)
+
+
+class FakeLeader:
+    """Answers Fetch and OffsetForLeaderEpoch from a real Log, like a leader broker would."""
+
+    def __init__(self, lg: Log, epoch: int) -> None:
+        self.log = lg
+        self.epoch = epoch
+        self.fail_next: list[int] = []     # error codes for the next fetches
+        self.requests: list[tuple[int, object]] = []
+        self.api_versions = {int(ApiKey.FETCH): 1, int(ApiKey.OFFSET_FOR_LEADER_EPOCH): 1,
+                             int(ApiKey.LIST_OFFSETS): 1}
+        self.closed = False
+
+    def negotiated_version(self, key: int) -> int:
+        return {int(ApiKey.FETCH): 11, int(ApiKey.OFFSET_FOR_LEADER_EPOCH): 3, int(ApiKey.LIST_OFFSETS): 5}[int(key)]
+
+    async def close(self) -> None:
+        self.closed = True
+
+    async def send(self, key: int, request, version: int | None = None, *, timeout_ms: int | None = None):
+        self.requests.append((int(key), request))
+        await asyncio.sleep(0)
+        if key == ApiKey.OFFSET_FOR_LEADER_EPOCH:
+            return NS(topics=[NS(topic=t.topic, partitions=[
+                NS(partition=p.partition, error_code=0, **dict(zip(("leader_epoch", "end_offset"),
+                                                                 self.log.end_offset_for_epoch(p.leader_epoch))))
+                for p in t.partitions]) for t in request.topics])
+        assert key == ApiKey.FETCH and request.replica_id == 2
+        parts = []
+        for t in request.topics:
+            for p in t.partitions:
+                if self.fail_next:
+                    parts.append(NS(partition=p.partition, error_code=self.fail_next.pop(0), high_watermark=-1,
+                                    log_start_offset=-1, record_set=b""))
+                    continue
+                data = b""
+                if p.fetch_offset < self.log.log_end_offset:
+                    data = self.log.read(p.fetch_offset, p.partition_max_bytes).records.read()
+                parts.append(NS(partition=p.partition, error_code=0, high_watermark=self.log.high_watermark,
+                                log_start_offset=self.log.log_start_offset, record_set=memoryview(data)))
+        return NS(error_code=0, responses=[NS(topic=request.topics[0].topic, partition_responses=parts)])
+
+
+def run_fetcher(follower: Partition, leader: FakeLeader, done) -> ReplicaFetcherManager:
+    async def main() -> None:
+        reached = asyncio.Event()
+
+        def progress(tp: TopicPartition) -> None:
+            if done():
+                reached.set()
+
+        async def connect(host, port, **_kw):
+            return leader
+
+        tasks: list[asyncio.Task] = []
+        mgr = ReplicaFetcherManager(FetcherConfig(2, fetch_max_bytes=200, fetch_backoff_ms=5), SYSTEM_CLOCK,
+                                    lambda name, coro: tasks.append(asyncio.get_running_loop().create_task(coro))
+                                    or tasks[-1], lambda b: ("127.0.0.1", 1), progress, connect=connect)
+        mgr.add_fetcher_for_partitions({TP: follower})
+        await asyncio.wait_for(reached.wait(), 10)
+        await mgr.shutdown()
+    asyncio.run(main())
+
+
+def follower_of(lg: Log, epoch: int) -> Partition:
+    p = Partition(TP, 2, lambda tp, new: lg, lambda: 0)
+    p.make_follower(PartitionState(1, 1, epoch, (1, 2), 0, (1, 2)))
+    return p
+
+
+def test_fetcher_truncates_a_diverging_tail_then_copies_the_leader(tmp_path) -> None:
+    leader_log = make_log(tmp_path, "leader", [(0, 5), (2, 6)])
+    leader_log.update_high_watermark(9)
+    follower_log = make_log(tmp_path, "follower", [(0, 5), (1, 3)])
+    follower_log.update_high_watermark(3)
+    leader = FakeLeader(leader_log, 2)
+    run_fetcher(follower_of(follower_log, 2), leader,
+                lambda: follower_log.log_end_offset == 11 and follower_log.high_watermark == 9)
+    assert follower_log.log_end_offset == 11 and follower_log.high_watermark == 9
+    assert follower_log.read(0, 1 << 20).records.read() == leader_log.read(0, 1 << 20).records.read()
+    assert follower_log.end_offset_for_epoch(2) == (2, 11)
+    assert follower_log.end_offset_for_epoch(1) == (0, 5)     # epoch 1 is gone
+    fetches = [r for k, r in leader.requests if k == ApiKey.FETCH]
+    assert fetches[0].topics[0].partitions[0].fetch_offset == 5   # truncated to the epoch end, not the HW (3)
+    assert all(r.replica_id == 2 and r.topics[0].partitions[0].current_leader_epoch == 2 for r in fetches)
+    assert len(fetches) >= 3                                      # 200-byte partition limit: several fetches
+
+
+def test_fetcher_backs_off_on_errors_and_follows_the_log_start(tmp_path) -> None:
+    leader_log = make_log(tmp_path, "leader", [(0, 6)])
+    leader_log.update_high_watermark(6)
+    leader_log.maybe_increment_log_start_offset(2, "test")
+    follower_log = make_log(tmp_path, "follower", [(0, 3)])
+    leader = FakeLeader(leader_log, 0)
+    leader.fail_next = [ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.UNKNOWN_LEADER_EPOCH]
+    run_fetcher(follower_of(follower_log, 0), leader,
+                lambda: follower_log.log_end_offset == 6 and follower_log.log_start_offset == 2)
+    assert follower_log.high_watermark == 6 and follower_log.log_start_offset == 2
+    assert leader.fail_next == []
