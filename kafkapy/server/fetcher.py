@@ -34,6 +34,7 @@ from kafkapy.protocol.api_keys import ApiKey
 from kafkapy.protocol.messages.fetch import API as FETCH
 from kafkapy.protocol.messages.list_offsets import API as LIST_OFFSETS
 from kafkapy.protocol.messages.offset_for_leader_epoch import API as OFFSET_FOR_LEADER_EPOCH
+from kafkapy.server.config import ApiVersion, parse_api_version
 from kafkapy.server.isr import MODE_ALTER_ISR, MODE_ZOOKEEPER, ISR_CHANGE_PROPAGATION_INTERVAL_MS, IsrManager
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class FetcherConfig:
     fetch_min_bytes: int = 1
     fetch_backoff_ms: int = 1000
     socket_timeout_ms: int = 30000
+    use_leader_epochs: bool = True     # inter.broker.protocol.version >= 0.11.0-IV2 (KIP-101)
 
     @classmethod
     def from_broker_config(cls, broker_id: int, cfg: Any) -> FetcherConfig:
@@ -111,7 +113,19 @@ class FetcherConfig:
                    int(cfg.get("num.replica.fetchers")), int(cfg.get("replica.fetch.max.bytes")),
                    int(cfg.get("replica.fetch.response.max.bytes")), int(cfg.get("replica.fetch.wait.max.ms")),
                    int(cfg.get("replica.fetch.min.bytes")), int(cfg.get("replica.fetch.backoff.ms")),
-                   int(cfg.get("replica.socket.timeout.ms")))
+                   int(cfg.get("replica.socket.timeout.ms")), _ibp_has_leader_epochs(cfg))
+
+
+def _ibp_has_leader_epochs(cfg: Any) -> bool:
+    try:
+        ibp = cfg.get("inter.broker.protocol.version")
+    except KeyError:
+        return True
+    if ibp is None:
+        return True
+    if not isinstance(ibp, ApiVersion):
+        ibp = parse_api_version(str(ibp))
+    return ibp >= parse_api_version("0.11.0-IV2")
 
 
 class _Prefixed(logging.LoggerAdapter):
@@ -246,7 +260,7 @@ class ReplicaFetcher:
     # -- truncation -------------------------------------------------------------------------------
     async def _truncate(self, conn: BrokerConnection) -> None:
         with_epochs: list[tuple[TopicPartition, PartitionFetchState, int]] = []
-        supports_epochs = int(ApiKey.OFFSET_FOR_LEADER_EPOCH) in conn.api_versions
+        supports_epochs = self.config.use_leader_epochs and int(ApiKey.OFFSET_FOR_LEADER_EPOCH) in conn.api_versions
         now = self.clock.monotonic_ms()
         for tp, st in list(self.partitions.items()):
             if not st.truncating or st.delayed_until_ms > now:

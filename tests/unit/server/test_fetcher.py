@@ -98,7 +98,10 @@ def test_fetcher_config_reads_kafkas_property_names() -> None:
              "replica.fetch.wait.max.ms": 100, "replica.fetch.min.bytes": 3, "replica.fetch.backoff.ms": 50,
              "replica.socket.timeout.ms": 7000}
     cfg = FetcherConfig.from_broker_config(7, props)
-    assert cfg == FetcherConfig(7, 2, 1000, 5000, 100, 3, 50, 7000)
+    assert cfg == FetcherConfig(7, 2, 1000, 5000, 100, 3, 50, 7000, True)
+    old = FetcherConfig.from_broker_config(7, {**props, "inter.broker.protocol.version": "0.11.0-IV1"})
+    assert old.use_leader_epochs is False
+    assert FetcherConfig.from_broker_config(7, {**props, "inter.broker.protocol.version": "2.8"}).use_leader_epochs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,7 +160,7 @@ class FakeLeader:
         return NS(error_code=0, responses=[NS(topic=request.topics[0].topic, partition_responses=parts)])
 
 
-def run_fetcher(follower: Partition, leader: FakeLeader, done) -> ReplicaFetcherManager:
+def run_fetcher(follower: Partition, leader: FakeLeader, done, config: FetcherConfig | None = None) -> None:
     async def main() -> None:
         reached = asyncio.Event()
 
@@ -169,7 +172,7 @@ def run_fetcher(follower: Partition, leader: FakeLeader, done) -> ReplicaFetcher
             return leader
 
         tasks: list[asyncio.Task] = []
-        mgr = ReplicaFetcherManager(FetcherConfig(2, fetch_max_bytes=200, fetch_backoff_ms=5), SYSTEM_CLOCK,
+        mgr = ReplicaFetcherManager(config or FetcherConfig(2, fetch_max_bytes=200, fetch_backoff_ms=5), SYSTEM_CLOCK,
                                     lambda name, coro: tasks.append(asyncio.get_running_loop().create_task(coro))
                                     or tasks[-1], lambda b: ("127.0.0.1", 1), progress, connect=connect)
         mgr.add_fetcher_for_partitions({TP: follower})
@@ -200,6 +203,19 @@ def test_fetcher_truncates_a_diverging_tail_then_copies_the_leader(tmp_path) -> 
     assert fetches[0].topics[0].partitions[0].fetch_offset == 5   # truncated to the epoch end, not the HW (3)
     assert all(r.replica_id == 2 and r.topics[0].partitions[0].current_leader_epoch == 2 for r in fetches)
     assert len(fetches) >= 3                                      # 200-byte partition limit: several fetches
+
+
+def test_old_inter_broker_protocol_truncates_to_the_high_watermark(tmp_path) -> None:
+    leader_log = make_log(tmp_path, "leader", [(0, 5), (2, 6)])
+    leader_log.update_high_watermark(9)
+    follower_log = make_log(tmp_path, "follower", [(0, 5), (1, 3)])
+    follower_log.update_high_watermark(3)
+    leader = FakeLeader(leader_log, 2)
+    run_fetcher(follower_of(follower_log, 2), leader, lambda: follower_log.log_end_offset == 11,
+                config=FetcherConfig(2, fetch_max_bytes=200, fetch_backoff_ms=5, use_leader_epochs=False))
+    fetches = [r for k, r in leader.requests if k == ApiKey.FETCH]
+    assert not [r for k, r in leader.requests if k == ApiKey.OFFSET_FOR_LEADER_EPOCH]
+    assert fetches[0].topics[0].partitions[0].fetch_offset == 3      # the HW
 
 
 def test_fetcher_backs_off_on_errors_and_follows_the_log_start(tmp_path) -> None:
