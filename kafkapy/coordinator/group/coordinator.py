@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 UNKNOWN_MEMBER_ID = ""
 NO_GENERATION = -1
+#: While loading a partition, give the loop back after about this many records (~10-20 ms of work).
+LOAD_YIELD_RECORDS = 2000
 
 
 class ReplicaManagerLike(Protocol):
@@ -289,6 +291,7 @@ class GroupCoordinator:
                 if not data:
                     break
                 progressed = False
+                since_yield = 0
                 for batch in iter_batches(data):
                     progressed = True
                     offset = batch.next_offset
@@ -300,6 +303,12 @@ class GroupCoordinator:
                         except Exception:   # one damaged record must not stop the load
                             log.warning("Skipping an undecodable record at offset %d of %s", rec.offset, tp,
                                         exc_info=True)
+                    since_yield += batch.last_offset_delta + 1
+                    if since_yield >= LOAD_YIELD_RECORDS:
+                        since_yield = 0
+                        await asyncio.sleep(0)      # other requests run between slices of the load
+                        if self.partitions.get(index) is not state:
+                            return
                 if not progressed:
                     break
                 await asyncio.sleep(0)

@@ -134,6 +134,21 @@ def build_records(entries: Iterable[tuple[bytes, bytes | None]], now_ms: int, co
 
 
 # ---------------------------------------------------------------------- replay
+_VALUE_V3_FIXED = struct.Struct(">hqih")
+
+
+def _decode_offset_value(buf: bytes) -> OffsetAndMetadata:
+    """An offset commit value; v3 (what we and Kafka 2.8 write) is read directly."""
+    if buf[:2] == b"\x00\x03":
+        _v, offset, epoch, n = _VALUE_V3_FIXED.unpack_from(buf, 0)
+        end = _VALUE_V3_FIXED.size + max(n, 0)
+        metadata = buf[_VALUE_V3_FIXED.size:end].decode("utf-8") if n > 0 else ""
+        return OffsetAndMetadata(offset, epoch, metadata, _I64.unpack_from(buf, end)[0], None)
+    vv, v = decode_offsets_value(OFFSET_COMMIT_KEY_VERSION, buf)   # type: ignore[misc]
+    expire = v.expire_timestamp if vv == 1 and v.expire_timestamp != -1 else None
+    return OffsetAndMetadata(v.offset, v.leader_epoch if vv >= 3 else -1, v.metadata, v.commit_timestamp, expire)
+
+
 @dataclass(slots=True)
 class OffsetsReplay:
     """Latest state per key while reading a partition from its start."""
@@ -141,30 +156,35 @@ class OffsetsReplay:
     offsets: dict[str, dict[TopicPartition, OffsetAndMetadata]] = field(default_factory=dict)
     groups: dict[str, Any] = field(default_factory=dict)            # group id -> decoded value
     removed_groups: set[str] = field(default_factory=set)
+    _keys: dict[bytes, tuple[str, TopicPartition | None]] = field(default_factory=dict)
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         if key is None:
             return
-        version, k = decode_offsets_key(key)
-        decoded = decode_offsets_value(version, value)
-        if version <= OFFSET_COMMIT_KEY.max_version:
-            tp = TopicPartition(k.topic, k.partition)
-            if decoded is None:
-                per = self.offsets.get(k.group)
+        key = bytes(key)
+        known = self._keys.get(key)
+        if known is None:
+            version, k = decode_offsets_key(key)
+            if version <= OFFSET_COMMIT_KEY.max_version:
+                known = (k.group, TopicPartition(k.topic, k.partition))
+            else:
+                known = (k.group, None)
+            self._keys[key] = known
+        group_id, tp = known
+        if tp is not None:
+            if value is None:
+                per = self.offsets.get(group_id)
                 if per is not None:
                     per.pop(tp, None)
                 return
-            vv, v = decoded
-            expire = v.expire_timestamp if vv == 1 and v.expire_timestamp != -1 else None
-            self.offsets.setdefault(k.group, {})[tp] = OffsetAndMetadata(
-                v.offset, v.leader_epoch if vv >= 3 else -1, v.metadata, v.commit_timestamp, expire)
+            self.offsets.setdefault(group_id, {})[tp] = _decode_offset_value(bytes(value))
             return
-        if decoded is None:
-            self.groups.pop(k.group, None)
-            self.removed_groups.add(k.group)
+        if value is None:
+            self.groups.pop(group_id, None)
+            self.removed_groups.add(group_id)
         else:
-            self.groups[k.group] = decoded[1]
-            self.removed_groups.discard(k.group)
+            self.groups[group_id] = decode_offsets_value(GROUP_METADATA_KEY_VERSION, value)[1]   # type: ignore[index]
+            self.removed_groups.discard(group_id)
 
 
 def group_from_value(group_id: str, value: Any, now_ms: int) -> GroupMetadata:

@@ -94,3 +94,20 @@ def test_fast_offset_encodings_equal_the_schema_codec(group: str, topic: str, pa
     value = OFFSET_COMMIT_VALUE.schema.cls(offset=offset, leader_epoch=epoch, metadata=metadata, commit_timestamp=ts)
     assert offset_commit_value(OffsetAndMetadata(offset, epoch, metadata, ts)) == \
         encode_versioned(OFFSET_COMMIT_VALUE, 3, value)
+
+
+def test_replay_reads_every_offset_value_version() -> None:
+    from kafkapy.protocol.messages.internal import OFFSET_COMMIT_KEY, OFFSET_COMMIT_VALUE, encode_versioned
+    replay = OffsetsReplay()
+    cls = OFFSET_COMMIT_VALUE.schema.cls
+    for v, tp in ((0, TopicPartition("a", 0)), (1, TopicPartition("a", 1)), (2, TopicPartition("a", 2)),
+                  (3, TopicPartition("a", 3))):
+        key = encode_versioned(OFFSET_COMMIT_KEY, v % 2, OFFSET_COMMIT_KEY.schema.cls(
+            group="g", topic=tp.topic, partition=tp.partition))
+        replay.apply(key, encode_versioned(OFFSET_COMMIT_VALUE, v, cls(
+            offset=10 + v, leader_epoch=7, metadata="m%d" % v, commit_timestamp=100 + v, expire_timestamp=500)))
+    got = replay.offsets["g"]
+    assert got[TopicPartition("a", 0)] == OffsetAndMetadata(10, -1, "m0", 100, None)
+    assert got[TopicPartition("a", 1)] == OffsetAndMetadata(11, -1, "m1", 101, 500)
+    assert got[TopicPartition("a", 2)] == OffsetAndMetadata(12, -1, "m2", 102, None)
+    assert got[TopicPartition("a", 3)] == OffsetAndMetadata(13, 7, "m3", 103, None)
