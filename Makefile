@@ -26,6 +26,7 @@ run: deps
 	@scripts/run-dev.sh
 
 test: deps
+	@scripts/ci-docker.sh
 	$(PY) -m pytest -q tests
 
 bench-protocol: venv

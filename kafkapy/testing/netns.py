@@ -201,6 +201,10 @@ class ClusterNetwork:
         return str(self.subnet.network_address + 1)
 
     def create(self) -> "ClusterNetwork":
+        # A permanent fence first: the whole 198.18.0.0/15 is unreachable from this machine except through
+        # the more specific /24 of a live network made here, so no client (in this process or a leftover
+        # one) can ever send traffic for these addresses off the machine via the default route.
+        _ip("route", "replace", "unreachable", str(SUPERNET))
         sweep_stale()
         used = _used_subnets()
         free = [n for n in range(1, 511) if n not in used and n != 256 and n != 255 and n != 511]
