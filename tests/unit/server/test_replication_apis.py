@@ -151,9 +151,10 @@ def test_alter_isr_forwards_to_the_controller_and_answers_per_partition() -> Non
     assert parts[1].error_code == ErrorCode.INVALID_UPDATE_VERSION
 
 
-@pytest.mark.parametrize("ctl,code", [(None, ErrorCode.NOT_CONTROLLER), (FakeController(False), ErrorCode.NOT_CONTROLLER),
-                                      (FakeController(raise_code=ErrorCode.STALE_BROKER_EPOCH),
-                                       ErrorCode.STALE_BROKER_EPOCH)])
+@pytest.mark.parametrize("ctl,code", [
+    (None, ErrorCode.NOT_CONTROLLER),
+    (FakeController(False), ErrorCode.NOT_CONTROLLER),
+    (FakeController(raise_code=ErrorCode.STALE_BROKER_EPOCH), ErrorCode.STALE_BROKER_EPOCH)])
 def test_alter_isr_top_level_errors(ctl, code) -> None:
     resp = asyncio.run(asyncio.wait_for(handle_alter_isr(SimpleNamespace(api_version=0), alter_request(), ctl), 5))
     assert resp.error_code == code and resp.topics == []
