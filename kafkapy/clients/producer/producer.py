@@ -129,6 +129,7 @@ class Producer:
         self._sender_task: asyncio.Task | None = None
         self._closed = False
         self._md_seen: object = None
+        self._last_yield = 0.0
         self._topic_cache: dict[str, tuple[int, list[int]]] = {}
 
     async def start(self) -> None:
@@ -213,8 +214,12 @@ class Producer:
         assert handle is not None
         if callback is not None:
             handle.add_callback(callback)
-        if new_batch:
-            await asyncio.sleep(0)      # let the sender drain the batch that just closed
+        # The sender runs only when this task yields: do so when a full batch waits, and at least
+        # every millisecond, so a caller that never awaits anything else cannot starve it.
+        now = time.monotonic()
+        if (new_batch and len(acc.batches[handle._batch.tp]) > 1) or now - self._last_yield > 0.001:
+            self._last_yield = now
+            await asyncio.sleep(0)
         return handle
 
     async def send_and_wait(self, topic: str, value: bytes | str | None = None, key: bytes | str | None = None,
