@@ -149,6 +149,8 @@ async def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         if total_msgs < messages:
             out.write(f"WARNING: Exiting before consuming the expected number of messages: timeout ({timeout_ms} ms) "
                       "exceeded. You can use the --timeout option to increase the timeout.\n")
+    except BrokenPipeError:
+        return 1
     except (ApiError, KafkaClientError, OSError, ValueError) as exc:
         err.write(f"{exc}\n")
         return 1

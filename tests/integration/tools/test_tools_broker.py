@@ -286,3 +286,25 @@ def test_perf_tools(broker) -> None:
     assert r.returncode == 1
     assert r.stderr.decode().splitlines()[-1] == ("producer-performance: error: the following arguments are "
                                                   "required: --num-records, --throughput")
+
+
+def test_console_producer_prompts_on_a_terminal(broker) -> None:
+    import os
+    import pty
+    tool("kafka-topics.sh", "--zookeeper", broker.zookeeper_connect, "--create", "--topic", "prompted",
+         "--partitions", "1", "--replication-factor", "1")
+    wait_for_leaders(broker.bootstrap, "prompted", 1)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(BIN / "kafka-console-producer.sh"), "--bootstrap-server", broker.bootstrap,
+                             "--topic", "prompted"], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(slave)
+    try:
+        os.write(master, b"hello\nworld\n\x04")        # two lines, then end of input (^D)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    assert proc.returncode == 0, err
+    assert out == b">>>"                                # one prompt per read, including the one that saw EOF
+    got = tool("kafka-console-consumer.sh", "--bootstrap-server", broker.bootstrap, "--topic", "prompted",
+               "--from-beginning", "--max-messages", "2", "--timeout-ms", "20000")
+    assert got.stdout == b"hello\nworld\n"
