@@ -181,6 +181,9 @@ def validate_topic_configs(props: Mapping[str, str | None], broker_defaults: Map
     for name in props:
         if name not in TOPIC_CONFIG_NAMES:
             raise ApiError(ErrorCode.INVALID_CONFIG, f"Unknown topic config name: {name}")
+    for name, value in props.items():
+        if value is not None:
+            TOPIC_CONFIG_DEF.parse_one(name, value)   # ConfigError worded as Kafka's ConfigDef words it
     try:
         return LogConfig.from_props({k: v for k, v in props.items() if v is not None}, broker_defaults)
     except ConfigError:
@@ -546,7 +549,10 @@ class AdminManager:
         for rtype, rname, keys in resources:
             try:
                 entries = await self._describe_one(rtype, rname, keys, include_synonyms, include_documentation)
-                out.append(ResourceResult(rtype, rname, 0, None, tuple(entries)))
+                if entries is None:
+                    out.append(ResourceResult(rtype, rname, int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION), None))
+                else:
+                    out.append(ResourceResult(rtype, rname, 0, None, tuple(entries)))
             except (ApiError, ConfigError) as exc:
                 code, message = _error(exc)
                 self.logger.info("Error processing describe configs request for resource %s/%s: %s",
@@ -555,14 +561,14 @@ class AdminManager:
         return out
 
     async def _describe_one(self, rtype: int, rname: str, keys: Sequence[str] | None, include_synonyms: bool,
-                            include_documentation: bool) -> list[ConfigEntry]:
+                            include_documentation: bool) -> list[ConfigEntry] | None:
         if rtype == ResourceType.TOPIC:
             try:
                 validate_topic_name(rname)
             except zk_errors.InvalidTopicError as exc:
                 raise ApiError(ErrorCode.INVALID_TOPIC_EXCEPTION, str(exc)) from None
             if not self._snapshot.contains_topic(rname):
-                raise ApiError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None)
+                return None   # UNKNOWN_TOPIC_OR_PARTITION without a message, as Kafka answers it
             props = await self.broker.zk_client.get_entity_config(ConfigType.TOPIC, rname)
             log_config = LogConfig.from_props(props, self._broker_defaults())
             return self.describer.topic_entries(log_config, props, keys, include_synonyms, include_documentation)

@@ -93,16 +93,22 @@ class DynamicBrokerConfig:
             for key in BROKER_CONFIG if not key.required and key.default is not None}
 
     def effective(self) -> dict[str, str]:
-        """Every supplied property with the dynamic layers applied (what log configs derive from)."""
+        """Every supplied property with the dynamic layers applied (what log configs derive from).
+        A dynamic value removes the lower layers' synonyms of its name (a dynamic log.retention.ms
+        hides a static log.retention.hours), as Kafka does so that precedence holds."""
         out = dict(self.static)
-        out.update(self.dynamic_default)
-        out.update(self.dynamic_broker)
+        for layer in (self.dynamic_default, self.dynamic_broker):
+            for name, value in layer.items():
+                for synonym in broker_synonyms(name):
+                    out.pop(synonym, None)
+                out[name] = value
         return out
 
     def value_of(self, name: str) -> str | None:
-        for layer in (self.dynamic_broker, self.dynamic_default, self.static):
-            if name in layer:
-                return layer[name]
+        """The current value of a broker property as text (its definition's default when unset)."""
+        effective = self.effective()
+        if name in effective:
+            return effective[name]
         return self.static_defaults.get(name)
 
     def validate(self, props: Mapping[str, str], per_broker: bool) -> None:

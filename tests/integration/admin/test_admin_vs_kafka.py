@@ -1,0 +1,245 @@
+"""Differential test: the same admin requests against a real Kafka 2.8.2 broker and a kafkapy broker
+(each on its own ZooKeeper chroot, same server properties) give the same answers: DescribeConfigs
+entries (value, source, read-only, sensitive, synonyms) and the error codes and messages of invalid
+CreateTopics / CreatePartitions / DeleteTopics / AlterConfigs / IncrementalAlterConfigs requests."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from kafkapy.testing.broker import BrokerProcess, free_port
+from kafkapy.testing.kafka_dist import KafkaDistUnavailable, java_executable, kafka_classpath
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
+
+confluent_kafka = pytest.importorskip("confluent_kafka")
+from confluent_kafka import KafkaException  # noqa: E402
+from confluent_kafka.admin import (  # noqa: E402
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewPartitions,
+    NewTopic,
+)
+
+SHARED_PROPS = {"num.partitions": 1, "offsets.topic.replication.factor": 1,
+                "transaction.state.log.replication.factor": 1, "transaction.state.log.min.isr": 1,
+                "group.initial.rebalance.delay.ms": 0, "zookeeper.session.timeout.ms": 6000,
+                "log.retention.hours": 100, "log.cleanup.policy": "delete", "message.max.bytes": 500000}
+
+
+class RealKafka:
+    """A Kafka 2.8.2 broker process from the Maven-fetched jars."""
+
+    def __init__(self, classpath: str, work: Path, zk_connect: str) -> None:
+        self.port = free_port()
+        work.mkdir(parents=True, exist_ok=True)
+        self.work = work
+        props = {"broker.id": 0, "listeners": f"PLAINTEXT://127.0.0.1:{self.port}", "log.dirs": str(work / "data"),
+                 "zookeeper.connect": zk_connect, **SHARED_PROPS}
+        (work / "server.properties").write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        self.out = open(work / "kafka.out", "wb")
+        self.proc = subprocess.Popen([java_executable(), "-Xmx512m", "-cp", classpath, "kafka.Kafka",
+                                      str(work / "server.properties")], stdout=self.out, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        self.bootstrap = f"127.0.0.1:{self.port}"
+
+    def wait(self, timeout_s: float = 180) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Kafka exited: {(self.work / 'kafka.out').read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    pass
+                md = AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(timeout=5)
+                if md.controller_id >= 0 and md.brokers:
+                    return
+            except (OSError, KafkaException):
+                pass
+            time.sleep(0.2)
+        raise TimeoutError("Kafka 2.8.2 did not start in time")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.out.close()
+
+
+@pytest.fixture(scope="module")
+def brokers(zookeeper, tmp_path_factory) -> Iterator[tuple[AdminClient, AdminClient]]:
+    try:
+        classpath = kafka_classpath()
+    except KafkaDistUnavailable as exc:
+        pytest.skip(f"Kafka 2.8.2 jars unavailable: {exc}")
+    base = tmp_path_factory.mktemp("admin-vs-kafka")
+    kafka = RealKafka(classpath, base / "kafka", f"{zookeeper.connect_string}/k282-{uuid.uuid4().hex[:8]}")
+    ours = BrokerProcess(base / "ours", f"{zookeeper.connect_string}/kpy-{uuid.uuid4().hex[:8]}", broker_id=0,
+                         overrides=SHARED_PROPS)
+    try:
+        ours.start()
+        kafka.wait()
+        yield (AdminClient({"bootstrap.servers": kafka.bootstrap}), AdminClient({"bootstrap.servers": ours.bootstrap}))
+    finally:
+        kafka.stop()
+        if ours.is_running():
+            ours.stop()
+
+
+def outcome(future: Any) -> tuple[Any, ...]:
+    try:
+        value = future.result(timeout=60)
+    except KafkaException as exc:
+        err = exc.args[0]
+        return ("error", err.code(), err.str())
+    return ("ok", value)
+
+
+def entries(configs: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    return {name: (e.value, e.source, e.is_read_only, e.is_sensitive, e.is_default,
+                   tuple((s.name, s.value, s.source) for s in e.synonyms.values()))
+            for name, e in configs.items()}
+
+
+def both(pair: tuple[AdminClient, AdminClient], fn: Any) -> tuple[Any, Any]:
+    return fn(pair[0]), fn(pair[1])
+
+
+def test_topic_describe_configs_match_kafka(brokers):
+    topic = f"cmp-{uuid.uuid4().hex[:6]}"
+    for admin in brokers:
+        fs = admin.create_topics([NewTopic(topic, 2, 1, config={"retention.ms": "123456", "cleanup.policy":
+                                                               "compact,delete", "min.insync.replicas": "1"})],
+                                 operation_timeout=30)
+        assert outcome(fs[topic]) == ("ok", None)
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    theirs, mine = both(brokers, lambda a: entries(a.describe_configs([res])[res]
+                                                   .result(timeout=60)))
+    assert sorted(mine) == sorted(theirs)
+    diffs = {k: (theirs[k], mine[k]) for k in theirs if theirs[k] != mine[k]}
+    assert diffs == {}
+
+
+def test_broker_describe_configs_match_kafka_for_shared_names(brokers):
+    res = ConfigResource(ConfigResource.Type.BROKER, "0")
+    theirs, mine = both(brokers, lambda a: entries(a.describe_configs([res])[res]
+                                                   .result(timeout=60)))
+    names = ["broker.id", "log.retention.ms", "log.retention.minutes", "log.retention.hours", "message.max.bytes",
+             "log.cleanup.policy", "log.segment.bytes", "min.insync.replicas", "num.partitions",
+             "log.cleaner.threads", "ssl.key.password", "zookeeper.session.timeout.ms", "log.roll.ms",
+             "log.roll.hours", "unclean.leader.election.enable", "auto.create.topics.enable"]
+    diffs = {k: (theirs.get(k), mine.get(k)) for k in names if theirs.get(k) != mine.get(k)}
+    assert diffs == {}
+
+
+def test_error_answers_match_kafka(brokers):
+    suffix = uuid.uuid4().hex[:6]
+    existing = f"exists-{suffix}"
+    for admin in brokers:
+        assert outcome(admin.create_topics([NewTopic(existing, 2, 1)], operation_timeout=30)[existing]) == \
+            ("ok", None)
+
+    def create(admin: AdminClient, topic: NewTopic, **kw: Any) -> tuple[Any, ...]:
+        return outcome(admin.create_topics([topic], operation_timeout=30, **kw)[topic.topic])
+
+    cases = {
+        "exists": lambda a: create(a, NewTopic(existing, 1, 1)),
+        "rf": lambda a: create(a, NewTopic(f"rf-{suffix}", 1, 3)),
+        "zero-partitions": lambda a: create(a, NewTopic(f"zp-{suffix}", 0, 1)),
+        "bad-name": lambda a: create(a, NewTopic("bad name", 1, 1)),
+        "unknown-config": lambda a: create(a, NewTopic(f"uc-{suffix}", 1, 1, config={"nope.nope": "1"})),
+        "bad-value": lambda a: create(a, NewTopic(f"bv-{suffix}", 1, 1, config={"retention.ms": "soon"})),
+        "validate-only": lambda a: create(a, NewTopic(f"vo-{suffix}", 3, 1), validate_only=True),
+        "shrink": lambda a: outcome(a.create_partitions([NewPartitions(existing, 1)],
+                                                         operation_timeout=30)[existing]),
+        "same-count": lambda a: outcome(a.create_partitions([NewPartitions(existing, 2)],
+                                                             operation_timeout=30)[existing]),
+        "grow-missing": lambda a: outcome(a.create_partitions([NewPartitions(f"gm-{suffix}", 3)],
+                                                               operation_timeout=30)[f"gm-{suffix}"]),
+        "delete-missing": lambda a: outcome(a.delete_topics([f"dm-{suffix}"], operation_timeout=30)[f"dm-{suffix}"]),
+    }
+
+    def incremental(admin: AdminClient, rtype: Any, name: str, ops: list[ConfigEntry]) -> tuple[Any, ...]:
+        res = ConfigResource(rtype, name, incremental_configs=ops)
+        return outcome(admin.incremental_alter_configs([res])[res])
+
+    def legacy(admin: AdminClient, rtype: Any, name: str, configs: dict[str, str]) -> tuple[Any, ...]:
+        res = ConfigResource(rtype, name, set_config=configs)
+        return outcome(admin.alter_configs([res])[res])
+
+    def describe(admin: AdminClient, rtype: Any, name: str) -> tuple[Any, ...]:
+        res = ConfigResource(rtype, name)
+        return outcome(admin.describe_configs([res])[res])
+
+    topic_t = ConfigResource.Type.TOPIC
+    broker_t = ConfigResource.Type.BROKER
+    cases.update({
+        "inc-append-non-list": lambda a: incremental(a, topic_t, existing, [
+            ConfigEntry("retention.ms", "5", incremental_operation=AlterConfigOpType.APPEND)]),
+        "inc-bad-value": lambda a: incremental(a, topic_t, existing, [
+            ConfigEntry("segment.bytes", "x", incremental_operation=AlterConfigOpType.SET)]),
+        "inc-unknown": lambda a: incremental(a, topic_t, existing, [
+            ConfigEntry("what.ever", "5", incremental_operation=AlterConfigOpType.SET)]),
+        "inc-missing-topic": lambda a: incremental(a, topic_t, f"im-{suffix}", [
+            ConfigEntry("retention.ms", "5", incremental_operation=AlterConfigOpType.SET)]),
+        "inc-static-broker": lambda a: incremental(a, broker_t, "0", [
+            ConfigEntry("log.dirs", "/x", incremental_operation=AlterConfigOpType.SET)]),
+        "inc-subtract-non-list": lambda a: incremental(a, topic_t, existing, [
+            ConfigEntry("retention.ms", "5", incremental_operation=AlterConfigOpType.SUBTRACT)]),
+        "legacy-unknown": lambda a: legacy(a, topic_t, existing, {"x.y": "1"}),
+        "legacy-static-broker": lambda a: legacy(a, broker_t, "0", {"broker.id": "3"}),
+        "legacy-missing-topic": lambda a: legacy(a, topic_t, f"lm-{suffix}", {"retention.ms": "1"}),
+        "describe-missing": lambda a: describe(a, topic_t, f"dm-{suffix}"),
+        "inc-ok": lambda a: incremental(a, topic_t, existing, [
+            ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.APPEND)]),
+    })
+    theirs = {name: fn(brokers[0]) for name, fn in cases.items()}
+    mine = {name: fn(brokers[1]) for name, fn in cases.items()}
+    diffs = {k: (theirs[k], mine[k]) for k in cases if theirs[k] != mine[k]}
+    for k, (t, m) in diffs.items():
+        print("DIFF", k, "\n  kafka:  ", t, "\n  kafkapy:", m)
+    assert diffs == {}
+    res = ConfigResource(topic_t, existing)
+    theirs_cfg, mine_cfg = both(brokers, lambda a: a.describe_configs([res])[res].result(timeout=60)[
+        "cleanup.policy"].value)
+    assert theirs_cfg == mine_cfg
+
+
+def test_dynamic_per_broker_config_describes_like_kafka(brokers):
+    """A per-broker dynamic log.retention.ms: both brokers report the same entry (source, synonyms) for it
+    and for log.retention.hours, then the same static view once it is deleted."""
+    res = ConfigResource(ConfigResource.Type.BROKER, "0")
+    names = ("log.retention.ms", "log.retention.hours", "message.max.bytes")
+
+    def view(admin: AdminClient) -> dict[str, Any]:
+        got = entries(admin.describe_configs([res])[res].result(timeout=60))
+        return {n: got[n] for n in names}
+
+    def settle(admin: AdminClient, predicate: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + 30
+        while True:
+            v = view(admin)
+            if predicate(v) or time.monotonic() > deadline:
+                return v
+            time.sleep(0.1)
+
+    for op, expect in ((AlterConfigOpType.SET, "7654321"), (AlterConfigOpType.DELETE, None)):
+        change = ConfigResource(ConfigResource.Type.BROKER, "0", incremental_configs=[
+            ConfigEntry("log.retention.ms", "7654321" if expect else None, incremental_operation=op),
+            ConfigEntry("message.max.bytes", "600000" if expect else None, incremental_operation=op)])
+        for admin in brokers:
+            assert outcome(admin.incremental_alter_configs([change])[change]) == ("ok", None)
+        theirs, mine = (settle(a, lambda v: v["log.retention.ms"][0] == expect) for a in brokers)
+        assert mine == theirs
