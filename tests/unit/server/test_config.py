@@ -131,12 +131,15 @@ def test_sample_server_properties_is_known_and_valid(caplog):
         "transaction.state.log.min.isr": 1, "log.retention.hours": 168, "log.segment.bytes": 1073741824,
         "log.retention.check.interval.ms": 300000, "zookeeper.connect": "localhost:2181",
         "zookeeper.connection.timeout.ms": 18000, "group.initial.rebalance.delay.ms": 0,
+        # kafkapy's one deliberate difference: the sample binds loopback (Kafka's leaves listeners unset,
+        # which listens on every interface).
+        "listeners": "PLAINTEXT://localhost:9092",
     }
     assert set(props) == set(expected)
     for name, value in expected.items():
         assert config.get(name) == value, name
     assert config.log_dirs == ("/tmp/kafka-logs",)
-    assert config.listener_endpoints == (EndPoint("PLAINTEXT", None, 9092, "PLAINTEXT"),)
+    assert config.listener_endpoints == (EndPoint("PLAINTEXT", "localhost", 9092, "PLAINTEXT"),)
 
 
 def test_sample_commented_properties_are_known():
