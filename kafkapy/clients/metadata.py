@@ -166,8 +166,11 @@ class KafkaClient:
             conn = await BrokerConnection.connect(host, port, self.client_id, self.connect_timeout_ms,
                                                   request_timeout_ms=self.request_timeout_ms)
         except BaseException as exc:
-            fut.set_exception(exc)
-            fut.exception()                     # retrieved: waiters re-raise it themselves
+            if isinstance(exc, asyncio.CancelledError):
+                fut.cancel()
+            else:
+                fut.set_exception(exc)
+                fut.exception()                 # retrieved: waiters re-raise it themselves
             raise
         finally:
             self._connecting.pop(key, None)
@@ -231,13 +234,9 @@ class KafkaClient:
             topics_map.update(fresh.topics)
             merged = ClusterMetadata(fresh.brokers, topics_map, fresh.controller_id, fresh.cluster_id)
         self.metadata = merged
-        self._drop_departed_brokers()
+        for key in [k for k in self._conns if isinstance(k, int) and k not in merged.brokers]:
+            await self._conns.pop(key).close()          # the broker left the cluster
         return merged
-
-    def _drop_departed_brokers(self) -> None:
-        for key in [k for k in self._conns if isinstance(k, int) and k not in self.metadata.brokers]:
-            conn = self._conns.pop(key)
-            asyncio.get_running_loop().create_task(conn.close())
 
     async def wait_for_topic(self, topic: str, timeout_ms: int, backoff_ms: int = 100) -> TopicMetadata:
         """Refresh until `topic` has metadata with every partition led (or its error is final)."""
