@@ -81,6 +81,14 @@ class RealKafka:
         self.out.close()
 
 
+BOOTSTRAPS: list[str] = []
+
+
+@pytest.fixture(scope="module")
+def bootstraps(brokers) -> list[str]:
+    return list(BOOTSTRAPS)
+
+
 @pytest.fixture(scope="module")
 def brokers(zookeeper, tmp_path_factory) -> Iterator[tuple[AdminClient, AdminClient]]:
     try:
@@ -94,6 +102,7 @@ def brokers(zookeeper, tmp_path_factory) -> Iterator[tuple[AdminClient, AdminCli
     try:
         ours.start()
         kafka.wait()
+        BOOTSTRAPS[:] = [kafka.bootstrap, ours.bootstrap]
         yield (AdminClient({"bootstrap.servers": kafka.bootstrap}), AdminClient({"bootstrap.servers": ours.bootstrap}))
     finally:
         kafka.stop()
@@ -244,3 +253,24 @@ def test_dynamic_per_broker_config_describes_like_kafka(brokers):
             assert outcome(admin.incremental_alter_configs([change])[change]) == ("ok", None)
         theirs, mine = (settle(a, lambda v: v["log.retention.ms"][0] == expect) for a in brokers)
         assert mine == theirs
+
+
+def test_delete_records_answers_match_kafka(brokers, bootstraps):
+    from confluent_kafka import Producer, TopicPartition
+    topic = f"dr-{uuid.uuid4().hex[:6]}"
+    results = []
+    for admin, bootstrap in zip(brokers, bootstraps):
+        assert outcome(admin.create_topics([NewTopic(topic, 1, 1)], operation_timeout=30)[topic]) == ("ok", None)
+        producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+        for i in range(5):
+            producer.produce(topic, b"r%d" % i)
+        assert producer.flush(30) == 0
+        got = []
+        for offset in (3, 50, -1, 2):
+            fs = admin.delete_records([TopicPartition(topic, 0, offset)], operation_timeout=30)
+            out = outcome(list(fs.values())[0])
+            got.append(out if out[0] == "error" else ("ok", out[1].low_watermark))
+        results.append(got)
+    theirs, mine = results
+    assert mine == theirs
+    assert theirs[0] == ("ok", 3) and theirs[2] == ("ok", 5)
