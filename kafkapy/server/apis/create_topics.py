@@ -26,7 +26,7 @@ def _result(r: TopicResult, version: int) -> Any:
     if r.topic_id is not None:
         out.topic_id = r.topic_id
     if version >= 5:
-        out.configs = None if r.configs is None else [
+        out.configs = [] if r.configs is None else [   # Kafka answers an empty list for failed topics
             CreatableTopicConfigs(name=c.name, value=c.value, read_only=c.read_only, config_source=c.source,
                                   is_sensitive=c.is_sensitive) for c in r.configs]
     return out

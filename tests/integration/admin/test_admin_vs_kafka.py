@@ -274,3 +274,42 @@ def test_delete_records_answers_match_kafka(brokers, bootstraps):
     theirs, mine = results
     assert mine == theirs
     assert theirs[0] == ("ok", 3) and theirs[2] == ("ok", 5)
+
+
+def raw_create_topics(bootstrap: str, version: int, topics: list[tuple[str, int, int, dict[str, str]]],
+                      validate_only: bool) -> list[tuple[Any, ...]]:
+    """CreateTopics at `version` over kafkapy's own connection; the response fields that do not vary."""
+    import asyncio
+
+    from kafkapy.clients.net import BrokerConnection
+    from kafkapy.protocol.api_keys import ApiKey
+    from kafkapy.protocol.messages.create_topics import API
+    Topic = API.request.struct("topics")
+    Config = API.request.struct("topics", "configs")
+    host, port = bootstrap.split(":")
+
+    async def main() -> Any:
+        conn = await BrokerConnection.connect(host, int(port), client_id="vs-kafka", timeout_ms=10000)
+        try:
+            return await conn.send(ApiKey.CREATE_TOPICS, API.request(topics=[
+                Topic(name=n, num_partitions=p, replication_factor=rf, assignments=[],
+                      configs=[Config(name=k, value=v) for k, v in c.items()]) for n, p, rf, c in topics],
+                timeout_ms=30000, validate_only=validate_only), timeout_ms=40000, version=version)
+        finally:
+            await conn.close()
+    resp = asyncio.run(main())
+    return [(t.name, t.error_code, t.error_message, t.num_partitions, t.replication_factor,
+             None if t.configs is None else sorted((c.name, c.value, c.read_only, c.config_source, c.is_sensitive)
+                                                   for c in t.configs)) for t in resp.topics]
+
+
+def test_create_topics_v5_answers_match_kafka(brokers, bootstraps):
+    """CreateTopics v5+ returns the new topics' partition count, replication factor and configs."""
+    suffix = uuid.uuid4().hex[:6]
+    topics = [(f"v5-{suffix}", 3, 1, {"retention.ms": "777", "cleanup.policy": "compact"}),
+              (f"v5b-{suffix}", -1, -1, {}),
+              (f"v5c-{suffix}", 1, 1, {"retention.ms": "later"})]
+    for version, validate_only in ((5, True), (6, False)):
+        theirs, mine = (raw_create_topics(b, version, topics, validate_only) for b in bootstraps)
+        assert mine == theirs, version
+    assert theirs[0][1] == 0 and theirs[2][1] == 40
