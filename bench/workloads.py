@@ -11,8 +11,9 @@ librdkafka's mock cluster (`MockCluster`, the client's own ceiling).
   (no group), from the beginning until `records` arrived; timed from `assign()` (the
   consumer is connected and has metadata already), with the time to the first record
   reported on its own as well.
-- `group_consume(bootstrap, topic, records, members=3)`: a consumer group of `members`
-  (subscribe, earliest) reading the topic between them, joins and rebalances included.
+- `group_consume(bootstrap, topic, records, partitions, members=3)`: a consumer group of
+  `members` (subscribe, earliest) reading the topic between them, timed from the moment the
+  group is stable (partitions are held paused until then).
 - `latency(bootstrap, topic, rate, seconds)`: a paced producer (linger.ms=1) and a polling
   consumer (fetch.wait.max.ms=5) in one process; produce-to-consume time of each record from a monotonic clock
   stamp in its value.
@@ -164,27 +165,44 @@ def consume(bootstrap: str, topic: str, partitions: int, records: int,
         c.close()
 
 
-def group_consume(bootstrap: str, topic: str, records: int, members: int = 3,
-                  timeout_s: float = 120.0) -> tuple[ThroughputResult, list[int]]:
+def group_consume(bootstrap: str, topic: str, records: int, partitions: int, members: int = 3,
+                  timeout_s: float = 120.0) -> tuple[ThroughputResult, list[int], float]:
     """`members` consumers in one new group (subscribe, earliest) read `records` between them.
 
-    Timed from the first subscribe() until the group received every record, so the group's
-    joins and rebalances are part of the time. Also returns the records each member got.
+    The members hold their partitions paused until the group is stable (every member owns
+    at least one partition and together they own all), so that one member does not read the
+    whole topic before the others joined; the clock starts when they resume. Also returns the
+    records each member got and the seconds from the first subscribe() to the stable group.
     """
     group = f"bench-{topic}-{time.monotonic_ns()}"
     counts = [0] * members
     sizes = [0] * members
     errors = [0]
+    owned: list[set[int]] = [set() for _ in range(members)]
+    go = threading.Event()
     done = threading.Event()
     lock = threading.Lock()
     total = [0]
     consumers = [Consumer({**_consumer_config(bootstrap), "group.id": group, "auto.offset.reset": "earliest",
-                           "session.timeout.ms": 10_000, "heartbeat.interval.ms": 1_000})
+                           "session.timeout.ms": 10_000, "heartbeat.interval.ms": 500})
                  for _ in range(members)]
+
+    def on_assign(i: int, c: Consumer, assigned: list[TopicPartition]) -> None:
+        c.assign(assigned)
+        if not go.is_set():
+            c.pause(assigned)
+        owned[i] = {tp.partition for tp in assigned}
+
+    def on_revoke(i: int, c: Consumer, _revoked: list[TopicPartition]) -> None:
+        owned[i] = set()
 
     def member(i: int) -> None:
         c = consumers[i]
+        resumed = False
         while not done.is_set():
+            if go.is_set() and not resumed:
+                c.resume(c.assignment())
+                resumed = True
             batch = c.consume(10_000, 0.05)
             got = 0
             for m in batch:
@@ -200,13 +218,22 @@ def group_consume(bootstrap: str, topic: str, records: int, members: int = 3,
                     if total[0] >= records:
                         done.set()
 
-    start = time.perf_counter()
-    for c in consumers:
-        c.subscribe([topic])
+    subscribed = time.perf_counter()
+    for i, c in enumerate(consumers):
+        c.subscribe([topic], on_assign=lambda c, a, i=i: on_assign(i, c, a),
+                    on_revoke=lambda c, r, i=i: on_revoke(i, c, r))
     threads = [threading.Thread(target=member, args=(i,), name=f"group-member-{i}", daemon=True)
                for i in range(members)]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        snapshot = [set(o) for o in owned]
+        if all(snapshot) and set().union(*snapshot) == set(range(partitions)):
+            break
+        time.sleep(0.02)
+    start = time.perf_counter()
+    go.set()
     done.wait(timeout_s)
     seconds = time.perf_counter() - start
     done.set()
@@ -215,7 +242,8 @@ def group_consume(bootstrap: str, topic: str, records: int, members: int = 3,
     for c in consumers:
         c.close()
     got = sum(counts)
-    return ThroughputResult(seconds, got, sum(sizes), errors[0] + max(0, records - got)), counts
+    return (ThroughputResult(seconds, got, sum(sizes), errors[0] + max(0, records - got)), counts,
+            start - subscribed)
 
 
 def latency(bootstrap: str, topic: str, *, rate: int = 10_000, seconds: float = 3.0,
