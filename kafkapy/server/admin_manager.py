@@ -549,10 +549,11 @@ class AdminManager:
         for rtype, rname, keys in resources:
             try:
                 entries = await self._describe_one(rtype, rname, keys, include_synonyms, include_documentation)
+                # Kafka leaves the message at its empty default for these two answers.
                 if entries is None:
-                    out.append(ResourceResult(rtype, rname, int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION), None))
+                    out.append(ResourceResult(rtype, rname, int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION), ""))
                 else:
-                    out.append(ResourceResult(rtype, rname, 0, None, tuple(entries)))
+                    out.append(ResourceResult(rtype, rname, 0, "", tuple(entries)))
             except (ApiError, ConfigError) as exc:
                 code, message = _error(exc)
                 self.logger.info("Error processing describe configs request for resource %s/%s: %s",

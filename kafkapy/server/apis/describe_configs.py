@@ -1,6 +1,7 @@
 """DescribeConfigs (key 32), v0-v4: topic configs, broker configs (``""`` = the dynamic cluster
 defaults) and broker logger levels, with Kafka's sources, synonyms (v1+, when asked) and
-documentation (v3+, when asked). v0 reports ``is_default`` instead of a source."""
+documentation (v3+, when asked). v0 has ``is_default`` instead of a source; Kafka 2.8 leaves it
+false for every entry (it builds the answer with sources and never sets the v0 flag), and so do we."""
 from __future__ import annotations
 
 from typing import Any
@@ -28,7 +29,7 @@ async def handle_describe_configs(ctx: RequestContext, request: Any, broker: Any
     results = []
     for res in done:
         configs = [DescribeConfigsResourceResult(
-            name=c.name, value=c.value, read_only=c.read_only, is_default=c.is_default, config_source=c.source,
+            name=c.name, value=c.value, read_only=c.read_only, is_default=False, config_source=c.source,
             is_sensitive=c.is_sensitive,
             synonyms=[DescribeConfigsSynonym(name=s.name, value=s.value, source=s.source) for s in c.synonyms],
             config_type=c.config_type, documentation=c.documentation) for c in res.configs]

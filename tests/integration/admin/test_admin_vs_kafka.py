@@ -313,3 +313,53 @@ def test_create_topics_v5_answers_match_kafka(brokers, bootstraps):
         theirs, mine = (raw_create_topics(b, version, topics, validate_only) for b in bootstraps)
         assert mine == theirs, version
     assert theirs[0][1] == 0 and theirs[2][1] == 40
+
+
+def raw_describe_configs(bootstrap: str, version: int, resources: list[tuple[int, str]]) -> list[Any]:
+    """DescribeConfigs at `version` with synonyms and documentation, over kafkapy's own connection."""
+    import asyncio
+
+    from kafkapy.clients.net import BrokerConnection
+    from kafkapy.protocol.api_keys import ApiKey
+    from kafkapy.protocol.messages.describe_configs import API
+    Resource = API.request.struct("resources")
+    host, port = bootstrap.split(":")
+
+    async def main() -> Any:
+        conn = await BrokerConnection.connect(host, int(port), client_id="vs-kafka", timeout_ms=10000)
+        try:
+            return await conn.send(ApiKey.DESCRIBE_CONFIGS, API.request(resources=[
+                Resource(resource_type=t, resource_name=n, configuration_keys=None) for t, n in resources],
+                include_synonyms=True, include_documentation=True), timeout_ms=30000, version=version)
+        finally:
+            await conn.close()
+    resp = asyncio.run(main())
+    out = []
+    for r in resp.results:
+        entries = {}
+        for c in r.configs:
+            entries[c.name] = (c.value, c.read_only, c.is_default if version == 0 else c.config_source,
+                               c.is_sensitive,
+                               tuple((s.name, s.value, s.source) for s in c.synonyms) if version >= 1 else (),
+                               c.config_type if version >= 3 else 0,
+                               (c.documentation is not None) if version >= 3 else None)
+        out.append((r.error_code, r.error_message, r.resource_type, r.resource_name, entries))
+    return out
+
+
+@pytest.mark.parametrize("version", [0, 1, 3])
+def test_describe_configs_wire_answers_match_kafka(brokers, bootstraps, version):
+    """Full synonym lists (every layer, in order), config types, is_default (v0) and the error answer."""
+    topic = f"dw-{uuid.uuid4().hex[:6]}"
+    for admin in brokers:
+        fs = admin.create_topics([NewTopic(topic, 1, 1, config={"segment.bytes": "5000000"})], operation_timeout=30)
+        assert outcome(fs[topic]) == ("ok", None)
+    theirs, mine = (raw_describe_configs(b, version, [(2, topic), (4, "0"), (2, "no-such-topic-here")])
+                    for b in bootstraps)
+    for (t_res, m_res) in zip(theirs, mine):
+        assert m_res[:4] == t_res[:4]
+        t_entries = {k: v for k, v in t_res[4].items() if k not in PER_BROKER_VALUES}
+        m_entries = {k: v for k, v in m_res[4].items() if k not in PER_BROKER_VALUES}
+        diffs = {k: (t_entries.get(k), m_entries.get(k)) for k in set(t_entries) | set(m_entries)
+                 if t_entries.get(k) != m_entries.get(k)}
+        assert diffs == {}, t_res[3]
