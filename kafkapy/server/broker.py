@@ -132,6 +132,7 @@ class KafkaServer:
         self.metadata_cache = MetadataCache(self.broker_id)
         self.replica_manager: ReplicaManager | None = None
         self.controller: Any = None
+        self.group_coordinator: Any = None
         self.topic_configs: dict[str, dict[str, str]] = {}
         self.metadata_listeners: list[Callable[[list[TopicPartition]], None]] = []
         # Run (awaited when they return an awaitable) once the listeners stopped, before the logs close.
@@ -229,6 +230,7 @@ class KafkaServer:
             socket_listen_backlog_size=128), self.clock)
         self.replica_manager = ReplicaManager(self.broker_id, self.log_manager, self.metadata_cache, self.clock,
                                               log_config_for=self.log_config_for)
+        self.group_coordinator = self._make_group_coordinator()
         self._register_handlers()
         await self.socket_server.start()
         self.advertised_endpoints = self._advertised_endpoints()
@@ -466,6 +468,22 @@ class KafkaServer:
         finally:
             self._shutdown_done.set()
         self.logger.info("shut down completed")
+
+    def _make_group_coordinator(self) -> Any:
+        """The group coordinator, started and wired to partition leadership, deletions, expiry and shutdown."""
+        from kafkapy.coordinator.group.coordinator import GroupConfig, GroupCoordinator
+        from kafkapy.coordinator.group.metadata_manager import GROUP_METADATA_TOPIC
+        cache = self.metadata_cache
+        coordinator = GroupCoordinator(
+            self.broker_id, GroupConfig.from_broker_config(self.config), self.replica_manager, self.clock,
+            self.tasks, offsets_partition_count=lambda: cache.snapshot.partition_count(GROUP_METADATA_TOPIC))
+        coordinator.startup()
+        self.metadata_listeners.append(coordinator.on_partitions_deleted)
+        self.jobs.every("delete-expired-group-metadata", coordinator.config.offsets_retention_check_interval_ms,
+                        coordinator.cleanup_group_metadata)
+        # After the listeners stop: drop groups and answer waiting JoinGroup/SyncGroup with NOT_COORDINATOR.
+        self.shutdown_hooks.append(coordinator.shutdown)
+        return coordinator
 
     async def _run_shutdown_hooks(self) -> None:
         for hook in self.shutdown_hooks:

@@ -1,8 +1,7 @@
 """FindCoordinator (key 10), v0-v3: the broker leading the group's `__consumer_offsets` partition.
 
-Also the wiring point of the group coordinator: `group_coordinator(broker)` builds it once
-(the first group handler module to register does so), starts it and attaches it to the broker
-as ``broker.group_coordinator``. The offsets topic is created on first use, as Kafka does;
+The group coordinator is built and wired by the composition root (`server/broker.py`);
+`group_coordinator(broker)` is how every group handler reaches it. The offsets topic is created on first use, as Kafka does;
 until its partition has a live leader the answer is COORDINATOR_NOT_AVAILABLE. Transaction
 coordinators (key_type 1) do not exist here: COORDINATOR_NOT_AVAILABLE.
 """
@@ -26,21 +25,10 @@ COORDINATOR_TYPE_TRANSACTION = 1
 
 
 def group_coordinator(broker: Any) -> Any:
-    """The broker's GroupCoordinator, built and started on first call."""
+    """The broker's GroupCoordinator (built and wired by the composition root, `server/broker.py`)."""
     coordinator = getattr(broker, "group_coordinator", None)
-    if coordinator is not None:
-        return coordinator
-    from kafkapy.coordinator.group.coordinator import GroupConfig, GroupCoordinator
-    cache = broker.metadata_cache
-    coordinator = GroupCoordinator(
-        broker.broker_id, GroupConfig.from_broker_config(broker.config), broker.replica_manager, broker.clock,
-        broker.tasks, offsets_partition_count=lambda: cache.snapshot.partition_count(GROUP_METADATA_TOPIC))
-    broker.group_coordinator = coordinator
-    coordinator.startup()
-    broker.metadata_listeners.append(coordinator.on_partitions_deleted)
-    jobs = getattr(broker, "jobs", None) or broker.tasks
-    jobs.every("delete-expired-group-metadata", coordinator.config.offsets_retention_check_interval_ms,
-               coordinator.cleanup_group_metadata)
+    if coordinator is None:
+        raise RuntimeError("the broker has no group coordinator (server/broker.py builds it before the handlers)")
     return coordinator
 
 

@@ -17,6 +17,7 @@ from kafkapy.common.clock import ManualClock
 from kafkapy.common.errors import ErrorCode
 from kafkapy.common.tasks import TaskSupervisor
 from kafkapy.common.types import TopicPartition
+from kafkapy.coordinator.group.coordinator import GroupConfig, GroupCoordinator
 from kafkapy.log.config import LogConfig
 from kafkapy.log.manager import LogManager
 from kafkapy.protocol.messages import get_api
@@ -96,6 +97,13 @@ class Broker:
         self.jobs = TaskSupervisor("test-jobs", clock)
         self.metadata_listeners: list = []
         self.zk_client = FakeZk()
+        # Wired as the composition root (server/broker.py) does.
+        cache = self.metadata_cache
+        self.group_coordinator = GroupCoordinator(
+            BROKER, GroupConfig.from_broker_config(self.config), self.replica_manager, clock, self.tasks,
+            offsets_partition_count=lambda: cache.snapshot.partition_count("__consumer_offsets"))
+        self.group_coordinator.startup()
+        self.metadata_listeners.append(self.group_coordinator.on_partitions_deleted)
 
     async def load_topic_configs(self, topics: Any) -> None:
         return None
