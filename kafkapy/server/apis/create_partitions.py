@@ -8,8 +8,7 @@ from typing import Any
 from kafkapy.common.errors import ErrorCode
 from kafkapy.protocol.api_keys import ApiKey, register_supported
 from kafkapy.protocol.messages.create_partitions import API
-from kafkapy.server.admin_manager import NewPartitions, TopicResult, admin_manager_for, default_message, \
-    duplicates
+from kafkapy.server.admin_manager import NewPartitions, TopicResult, admin_manager_for, duplicates
 from kafkapy.server.request import RequestContext
 
 CreatePartitionsResponse = API.response
@@ -22,7 +21,7 @@ async def handle_create_partitions(ctx: RequestContext, request: Any, broker: An
     dupes = duplicates(names)
     if not manager.is_controller():
         code = int(ErrorCode.NOT_CONTROLLER)
-        results = [TopicResult(n, code, default_message(code)) for n in dict.fromkeys(names)]
+        results = [TopicResult(n, code, None) for n in dict.fromkeys(names)]   # no message, as Kafka
     else:
         wanted = [NewPartitions(t.name, t.count,
                                 None if t.assignments is None else [list(a.broker_ids) for a in t.assignments])

@@ -12,7 +12,7 @@ from typing import Any
 from kafkapy.common.errors import ErrorCode
 from kafkapy.protocol.api_keys import ApiKey, register_supported
 from kafkapy.protocol.messages.create_topics import API
-from kafkapy.server.admin_manager import NewTopic, TopicResult, admin_manager_for, default_message, duplicates
+from kafkapy.server.admin_manager import NewTopic, TopicResult, admin_manager_for, duplicates
 from kafkapy.server.request import RequestContext
 
 CreateTopicsResponse = API.response
@@ -38,7 +38,7 @@ async def handle_create_topics(ctx: RequestContext, request: Any, broker: Any) -
     names = [t.name for t in request.topics]
     dupes = duplicates(names)
     if not manager.is_controller():
-        results = [TopicResult(n, int(ErrorCode.NOT_CONTROLLER), default_message(ErrorCode.NOT_CONTROLLER))
+        results = [TopicResult(n, int(ErrorCode.NOT_CONTROLLER), None)
                    for n in dict.fromkeys(names)]
         return CreateTopicsResponse(throttle_time_ms=0, topics=[_result(r, version) for r in results])
     topics = [NewTopic(t.name, t.num_partitions, t.replication_factor,

@@ -22,8 +22,8 @@ _ZERO = uuid.UUID(int=0)
 
 
 def _result(r: TopicResult, version: int) -> Any:
-    out = DeletableTopicResult(name=r.name, error_code=r.error_code,
-                               error_message=r.error_message if version >= 5 else None)
+    # Kafka 2.8 sets only error codes here: the message stays null whatever the error.
+    out = DeletableTopicResult(name=r.name, error_code=r.error_code, error_message=None)
     if version >= 6:
         out.topic_id = r.topic_id or _ZERO
     return out
