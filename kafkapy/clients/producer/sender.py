@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from kafkapy.clients.errors import KafkaTimeoutError
 from kafkapy.clients.metadata import KafkaClient
+from kafkapy.clients.net import BrokerConnection
 from kafkapy.clients.producer.accumulator import BatchResult, ProducerBatch, RecordAccumulator
 from kafkapy.common.errors import ApiError, ErrorCode, NetworkError, error_for_code
 from kafkapy.common.tasks import TaskSupervisor
@@ -92,8 +93,18 @@ class Sender:
                 drained = acc.drain(self._leader_of, sendable, self.max_request_size, now,
                                     self.max_in_flight == 1)
                 for node, batches in drained.items():
+                    # Connect here, in the sender loop: a request task must never wait for the
+                    # connection, or a later request could be written before an earlier one.
+                    try:
+                        conn = await self.client.connection(node)
+                    except (NetworkError, KafkaTimeoutError, OSError, ApiError) as exc:
+                        log.debug("cannot connect to broker %d: %s", node, exc)
+                        self.request_metadata_update()
+                        for b in batches:
+                            self._fail_or_retry(b, exc)
+                        continue
                     self.in_flight[node] = self.in_flight.get(node, 0) + 1
-                    self.tasks.spawn(f"produce-to-{node}", self._send(node, batches))
+                    self.tasks.spawn(f"produce-to-{node}", self._send(node, conn, batches))
                 if drained:
                     continue
             acc.wakeup.clear()
@@ -105,7 +116,8 @@ class Sender:
             except asyncio.TimeoutError:
                 pass
 
-    async def _send(self, node: int, batches: Sequence[ProducerBatch]) -> None:
+    async def _send(self, node: int, conn: BrokerConnection, batches: Sequence[ProducerBatch]) -> None:
+        """Write the request first thing (tasks start in creation order), then await its response."""
         acc = self.accumulator
         by_topic: dict[str, list] = {}
         for b in batches:
@@ -113,7 +125,6 @@ class Sender:
         request = _PRODUCE.request(transactional_id=None, acks=self.acks, timeout_ms=self.request_timeout_ms,
                                    topic_data=[_TOPIC_DATA(name=t, partition_data=ps) for t, ps in by_topic.items()])
         try:
-            conn = await self.client.connection(node)
             if self.acks == 0:
                 await conn.send_no_response(ApiKey.PRODUCE, request)
                 for b in batches:
