@@ -1,0 +1,98 @@
+"""Controller failover time: kill -9 the controller of a 3-broker kafkapy cluster (LocalCluster, real ZooKeeper)
+holding N partitions with replication factor 3, then time
+
+  * detection: kill -> another broker holds ``/controller`` (bounded below by zookeeper.session.timeout.ms),
+  * election:  new controller -> every partition the dead broker led has a new leader in its state znode,
+  * total:     kill -> all those leaders re-elected.
+
+Topics are written in bulk through AdminZkClient (one ``/brokers/topics/<t>`` per topic of
+``--partitions-per-topic`` partitions); the controller then creates the state znodes and the brokers the logs.
+
+    .venv/bin/python bench/bench_controller.py --partitions 1000 10000
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kafkapy.common.types import TopicPartition  # noqa: E402
+from kafkapy.testing.cluster import LocalCluster  # noqa: E402
+from kafkapy.zk.admin_zk import AdminZkClient, assign_replicas_to_brokers  # noqa: E402
+from kafkapy.zk.kafka_zk import KafkaZkClient  # noqa: E402
+
+
+def create_topics(cluster: LocalCluster, partitions: int, per_topic: int) -> list[TopicPartition]:
+    topics = {f"bench-{i:04d}": min(per_topic, partitions - i * per_topic)
+              for i in range((partitions + per_topic - 1) // per_topic)}
+
+    async def create(zk: KafkaZkClient) -> None:
+        admin = AdminZkClient(zk)
+        sem = asyncio.Semaphore(32)
+
+        async def one(topic: str, n: int) -> None:
+            async with sem:
+                await admin.create_topic_with_assignment(topic, {}, assign_replicas_to_brokers(n, 3, [1, 2, 3]))
+        await asyncio.gather(*(one(t, n) for t, n in topics.items()))
+    cluster.zk(create, timeout_s=600)
+    return [TopicPartition(t, p) for t, n in topics.items() for p in range(n)]
+
+
+def leaders(cluster: LocalCluster, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    async def read(zk: KafkaZkClient) -> dict[TopicPartition, int]:
+        states = await zk.get_topic_partition_states(tps)
+        return {tp: s.leader for tp, s in states.items()}
+    return cluster.zk(read, timeout_s=300)
+
+
+def run(partitions: int, per_topic: int, session_timeout_ms: int, keep_dirs: bool = False) -> dict[str, float]:
+    config = {"zookeeper.session.timeout.ms": str(session_timeout_ms), "auto.leader.rebalance.enable": "false",
+              "log.segment.bytes": str(1 << 20), "log.index.size.max.bytes": str(1 << 16)}
+    with LocalCluster(brokers=3, broker_config=config, start_timeout_s=180, keep_dirs=keep_dirs) as cluster:
+        if keep_dirs:
+            print(f"logs in {cluster.base_dir}", flush=True)
+        t0 = time.monotonic()
+        tps = create_topics(cluster, partitions, per_topic)
+        cluster.wait_for(lambda: (ls := leaders(cluster, tps)) and len(ls) == len(tps)
+                         and all(x >= 0 for x in ls.values()), 1800, f"leaders for {partitions} partitions",
+                         interval_s=1.0)
+        setup_s = time.monotonic() - t0
+        old = cluster.controller()
+        led = [tp for tp, leader in leaders(cluster, tps).items() if leader == old]
+        killed = time.monotonic()
+        cluster.kill(old)
+        cluster.wait_for(lambda: cluster.controller() not in (None, old), 120, "a new controller", interval_s=0.02)
+        detected = time.monotonic()
+
+        def all_moved() -> bool:
+            ls = leaders(cluster, led)
+            return len(ls) == len(led) and all(x not in (old, -1) for x in ls.values())
+        cluster.wait_for(all_moved, 600, f"new leaders for the {len(led)} partitions broker {old} led",
+                         interval_s=0.05)
+        done = time.monotonic()
+    return {"partitions": partitions, "led_by_controller": len(led), "setup_s": setup_s,
+            "detection_s": detected - killed, "election_s": done - detected, "total_s": done - killed}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--partitions", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--partitions-per-topic", type=int, default=100)
+    ap.add_argument("--session-timeout-ms", type=int, default=6000)
+    ap.add_argument("--keep-dirs", action="store_true", help="keep the cluster's directory (logs) and print it")
+    args = ap.parse_args()
+    print(f"zookeeper.session.timeout.ms={args.session_timeout_ms}, 3 brokers, RF 3, "
+          f"{args.partitions_per_topic} partitions per topic", flush=True)
+    print(f"{'partitions':>10} {'moved':>6} {'setup s':>8} {'detect s':>9} {'elect s':>8} {'total s':>8}", flush=True)
+    for n in args.partitions:
+        r = run(n, args.partitions_per_topic, args.session_timeout_ms, args.keep_dirs)
+        print(f"{r['partitions']:>10} {r['led_by_controller']:>6} {r['setup_s']:>8.1f} {r['detection_s']:>9.2f} "
+              f"{r['election_s']:>8.2f} {r['total_s']:>8.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
