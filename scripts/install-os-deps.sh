@@ -1,15 +1,110 @@
 #!/usr/bin/env bash
-# Installs the OS packages kafkapy needs (Debian/Ubuntu): ZooKeeper, kcat, python3-venv.
-# Idempotent: does nothing when everything is present.
+# Installs the OS packages kafkapy and its test suite need (Debian/Ubuntu), then checks that every
+# prerequisite really works. Idempotent: installs nothing when everything is present.
+#
+#   python3 (>= 3.11) with venv   the project's virtualenv (python3, python3-venv)
+#   java, ZooKeeper               Debian's zookeeper package (pulls in a Java runtime)
+#   javac, mvn                    Kafka 2.8.2's own jars and classes as a test oracle (default-jdk-headless, maven)
+#   kcat                          kcat interoperability tests and `make run` checks
+#   ip                            network-namespace partitions in the cluster tests (iproute2)
+#   pgrep, ps                     process checks (procps)
+#
+# Works without a terminal (CI: no stdin): apt runs non-interactively, sudo never prompts.
+# Exits non-zero, saying what is missing, when a prerequisite cannot be installed.
+# `--check` only checks; `--python` prints the interpreter to build the virtualenv with.
 set -euo pipefail
-need=()
-dpkg -s zookeeper >/dev/null 2>&1 || need+=(zookeeper)
-command -v kcat >/dev/null 2>&1 || need+=(kcat)
-python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
-[ ${#need[@]} -eq 0 ] && exit 0
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-echo "Installing OS packages: ${need[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+
+log() { echo "[os-deps] $*"; }
+die() { echo "[os-deps] ERROR: $*" >&2; exit 1; }
+
+# The interpreter for the virtualenv: $PYTHON if set, else the first of python3, python3.11 that is
+# >= 3.11 and has venv + ensurepip. `--python` prints it.
+python_candidates() { if [ -n "${PYTHON:-}" ]; then echo "$PYTHON"; else echo python3 python3.11; fi; }
+python_good() {
+  command -v "$1" >/dev/null 2>&1 &&
+    "$1" -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 11) else 1)' >/dev/null 2>&1
+}
+python_pick() {
+  local p
+  for p in $(python_candidates); do python_good "$p" && { echo "$p"; return 0; }; done
+  return 1
+}
+python_ok() { python_pick >/dev/null; }
+python_packages() {
+  # Debian 12+, Ubuntu 23.04+: python3 is >= 3.11. Older releases (Ubuntu 22.04) ship python3.11 beside it.
+  if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
+  then echo python3.11 python3.11-venv
+  else echo python3 python3-venv; fi
+}
+zookeeper_ok() {
+  [ -n "${ZOOKEEPER_CLASSPATH:-}" ] || [ -n "${ZOOKEEPER_HOME:-}" ] || [ -f /usr/share/java/zookeeper.jar ]
+}
+java_ok() {
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then "$JAVA_HOME/bin/java" -version >/dev/null 2>&1
+  else command -v java >/dev/null 2>&1 && java -version >/dev/null 2>&1; fi
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Package wanted for each missing prerequisite.
+missing_packages() {
+  local need=()
+  python_ok || need+=($(python_packages))
+  zookeeper_ok || need+=(zookeeper)
+  java_ok || need+=(default-jre-headless)
+  have javac || need+=(default-jdk-headless)
+  have mvn || need+=(maven)
+  have kcat || have kafkacat || need+=(kcat)
+  have ip || need+=(iproute2)
+  have pgrep || need+=(procps)
+  echo "${need[@]:-}"
+}
+
+check_all() {
+  local bad=()
+  python_ok || bad+=("python3 >= 3.11 with the venv module (python3 is: $(python3 --version 2>&1 || echo 'absent'))")
+  zookeeper_ok || bad+=("ZooKeeper (/usr/share/java/zookeeper.jar, or ZOOKEEPER_HOME / ZOOKEEPER_CLASSPATH)")
+  java_ok || bad+=("a working java (JAVA_HOME or PATH)")
+  have javac || bad+=("javac")
+  have mvn || bad+=("mvn")
+  have kcat || have kafkacat || bad+=("kcat")
+  have ip || bad+=("ip (iproute2)")
+  have pgrep || bad+=("pgrep (procps)")
+  if [ ${#bad[@]} -ne 0 ]; then
+    for b in "${bad[@]}"; do echo "[os-deps] missing: $b" >&2; done
+    return 1
+  fi
+}
+
+if [ "${1:-}" = "--python" ]; then
+  python_pick || die "no python3 >= 3.11 with the venv module (run scripts/install-os-deps.sh)"
+  exit 0
+fi
+if [ "${1:-}" = "--check" ]; then
+  check_all || die "prerequisites missing (run scripts/install-os-deps.sh as root, or with sudo)"
+  exit 0
+fi
+
+read -r -a need <<<"$(missing_packages)"
+if [ ${#need[@]} -ne 0 ]; then
+  have apt-get || die "missing ${need[*]} and there is no apt-get here: install them by hand"
+  SUDO=()
+  if [ "$(id -u)" -ne 0 ]; then
+    have sudo || die "missing ${need[*]}: run as root, or install sudo"
+    # No terminal (CI): never wait for a password prompt.
+    if [ -t 0 ]; then SUDO=(sudo); else SUDO=(sudo -n); fi
+  fi
+  log "installing OS packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt_opts=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef
+            -o Dpkg::Options::=--force-confold)
+  T0=$(date +%s)
+  "${SUDO[@]}" apt-get -q -o DPkg::Lock::Timeout=600 update >/dev/null ||
+    die "apt-get update failed"
+  if ! out="$("${SUDO[@]}" apt-get install "${apt_opts[@]}" "${need[@]}" </dev/null 2>&1)"; then
+    echo "$out" | tail -n 30 >&2
+    die "apt-get install ${need[*]} failed"
+  fi
+  log "installed in $(( $(date +%s) - T0 ))s"
+  hash -r
+fi
+check_all || die "prerequisites still missing after installing: ${need[*]:-nothing}"

@@ -5,12 +5,27 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p .run
+# Another ZooKeeper on 2181 would pass the readiness check below and get this broker's data.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+busy=(2181)
+[ $# -eq 0 ] && busy+=(9092)      # with --override arguments the listener may be elsewhere
+for port in "${busy[@]}"; do
+  if port_busy "$port"; then
+    echo "Port $port on 127.0.0.1 is already in use (another ZooKeeper or broker?); stop it first:" >&2
+    ss -ltnp 2>/dev/null | grep -E "[:.]$port\b" >&2
+    exit 1
+  fi
+done
 # ZooKeeper gets its own session so that Ctrl-C on the terminal reaches only the broker.
 setsid bin/zookeeper-server-start.sh config/zookeeper.properties > .run/zookeeper.out 2>&1 < /dev/null &
 zk_pid=$!
 stop_zk() {
   kill -TERM "$zk_pid" 2>/dev/null || return 0
-  for _ in $(seq 1 50); do kill -0 "$zk_pid" 2>/dev/null || return 0; sleep 0.1; done
+  for _ in $(seq 1 50); do
+    kill -0 "$zk_pid" 2>/dev/null || { echo "ZooKeeper stopped."; return 0; }
+    sleep 0.1
+  done
+  echo "ZooKeeper did not stop within 5 s of SIGTERM; killing it."
   kill -KILL "$zk_pid" 2>/dev/null
 }
 trap stop_zk EXIT
