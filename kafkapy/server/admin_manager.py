@@ -784,6 +784,9 @@ def admin_manager_for(broker: Any) -> AdminManager:
         _MANAGERS[broker] = manager
         if getattr(broker, "zk_client", None) is not None and getattr(broker, "tasks", None) is not None:
             manager.dynamic_config_manager = dynamic_config.start(broker, manager.broker_config)
+        hooks = getattr(broker, "shutdown_hooks", None)
+        if isinstance(hooks, list):   # run by the broker after its listeners stop
+            hooks.append(manager.shutdown)
     return manager
 
 
