@@ -52,6 +52,7 @@ from kafkapy.log.config import LogConfig
 from kafkapy.log.manager import LogManager
 from kafkapy.protocol.api_keys import ApiKey, register_supported
 from kafkapy.server.dispatch import RequestDispatcher
+from kafkapy.server.fetcher import start_replication
 from kafkapy.server.metadata_cache import MetadataCache
 from kafkapy.server.network import ListenerConfig, SocketServer, SocketServerConfig
 from kafkapy.server.replica_manager import ReplicaManager
@@ -133,6 +134,7 @@ class KafkaServer:
         self.replica_manager: ReplicaManager | None = None
         self.controller: Any = None
         self.group_coordinator: Any = None
+        self.replication: Any = None
         self.topic_configs: dict[str, dict[str, str]] = {}
         self.metadata_listeners: list[Callable[[list[TopicPartition]], None]] = []
         # Run (awaited when they return an awaitable) once the listeners stopped, before the logs close.
@@ -230,6 +232,9 @@ class KafkaServer:
             socket_listen_backlog_size=128), self.clock)
         self.replica_manager = ReplicaManager(self.broker_id, self.log_manager, self.metadata_cache, self.clock,
                                               log_config_for=self.log_config_for)
+        # Replication (follower fetchers, ISR maintenance); fetchers stop after the listeners, before the logs.
+        self.replication = start_replication(self)
+        self.shutdown_hooks.append(self.replication.shutdown)
         self.group_coordinator = self._make_group_coordinator()
         self._register_handlers()
         await self.socket_server.start()

@@ -541,31 +541,6 @@ class Replication:
         await self.fetcher_manager.shutdown()
 
 
-def install_replication(broker: Any) -> Replication | None:
-    """Start replication once per broker (``broker.replication``), unless the broker already did.
-
-    Called from the OffsetForLeaderEpoch module's ``register`` (after the ReplicaManager exists).
-    The fetchers stop in a broker shutdown hook (after the listeners, before the logs close).
-    """
-    if getattr(broker, "replication", None) is not None or getattr(broker, "replica_manager", None) is None:
-        return None
-    replication = start_replication(broker)
-    broker.replication = replication
-    hooks = getattr(broker, "shutdown_hooks", None)
-    if hooks is not None:
-        hooks.append(replication.shutdown)
-    else:      # an older composition root: stop with the replica manager
-        rm = broker.replica_manager
-        rm_shutdown = rm.shutdown
-
-        def shutdown_with_fetchers() -> None:
-            replication.stop_now()
-            rm_shutdown()
-
-        rm.shutdown = shutdown_with_fetchers
-    return replication
-
-
 def start_replication(broker: Any, *, isr_mode: str | None = None) -> Replication:
     """Wire replication into a started broker's ReplicaManager (fetchers, ISR, periodic jobs).
 
@@ -618,4 +593,4 @@ def start_replication(broker: Any, *, isr_mode: str | None = None) -> Replicatio
 
 
 __all__ = ["ReplicaFetcherManager", "ReplicaFetcher", "PartitionFetchState", "FetcherConfig", "Replication",
-           "start_replication", "install_replication", "truncation_offset", "fetcher_id_for"]
+           "start_replication", "truncation_offset", "fetcher_id_for"]

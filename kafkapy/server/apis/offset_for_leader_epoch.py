@@ -58,10 +58,6 @@ def handle_offset_for_leader_epoch(ctx: RequestContext, request: Any, broker: An
 
 
 def register(dispatcher: Any, broker: Any) -> None:
-    # The replication layer (fetchers, ISR) is wired in here (handler modules are the broker's
-    # extension point), unless the broker started it itself.
-    from kafkapy.server.fetcher import install_replication
-    install_replication(broker)
     register_supported(ApiKey.OFFSET_FOR_LEADER_EPOCH, 0, 4)
     dispatcher.register(ApiKey.OFFSET_FOR_LEADER_EPOCH,
                         lambda ctx, req: handle_offset_for_leader_epoch(ctx, req, broker))
