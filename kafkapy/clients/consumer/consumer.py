@@ -496,10 +496,12 @@ class Consumer:
         """Records from the assigned partitions (at most max.poll.records), waiting up to `timeout_ms`."""
         if self._closed:
             raise IllegalStateError("This consumer has already been closed.")
-        if not self._assignment:
-            raise IllegalStateError("Consumer is not subscribed to any topics or assigned any partitions")
         if self.coordinator is not None:
+            # A group member may own nothing (more members than partitions, or mid-rebalance):
+            # the hook still runs (heartbeat-driven rejoin, auto-commit) and the poll just waits.
             await self.coordinator.poll_hook(self)
+        elif not self._assignment:
+            raise IllegalStateError("Consumer is not subscribed to any topics or assigned any partitions")
         limit = max_records or self.config.max_poll_records
         self._ensure_fetcher()
         loop = asyncio.get_running_loop()
