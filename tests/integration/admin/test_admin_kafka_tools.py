@@ -39,7 +39,10 @@ def cluster(zookeeper, tmp_path_factory):
     for b in brokers:
         b.wait_started()
     yield connect, brokers
-    for b in brokers:
+    # The controller goes last: a broker stopping after the controller would first wait out its
+    # controlled-shutdown retries against a controller that is gone.
+    controller = run_zk(connect, lambda zk: zk.get_controller_id())
+    for b in sorted(brokers, key=lambda b: b.broker_id == controller):
         if b.is_running():
             assert b.stop() == 0, b.log_tail()
 
