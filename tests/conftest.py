@@ -130,7 +130,10 @@ def _leftover_processes(basetemp: str | None) -> dict[int, str]:
         for pid, (_, cmdline) in table.items():
             if pid != me and marker in cmdline:
                 found[pid] = cmdline
-    return {pid: cmdline for pid, cmdline in found.items() if cmdline}     # zombies have none
+    # Zombies have no command line; multiprocessing's helpers live until the interpreter exits.
+    return {pid: cmdline for pid, cmdline in found.items()
+            if cmdline and "multiprocessing.resource_tracker" not in cmdline
+            and "multiprocessing.forkserver" not in cmdline}
 
 
 def _stop_processes(pids: list[int]) -> None:
