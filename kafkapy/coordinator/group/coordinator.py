@@ -660,9 +660,10 @@ class GroupCoordinator:
             log.info("[GroupCoordinator %d]: Member %s of group %s did not rejoin in time, removing it",
                      self.broker_id, member.member_id, group.group_id)
             group.remove(member.member_id)
-        for mid in list(group.pending_members):
-            self._cancel_pending_timer(group.group_id, mid)
-        group.pending_members.clear()
+        # Pending members (MEMBER_ID_REQUIRED answered, rejoin not yet seen) stay pending, as in Kafka:
+        # their rejoin with the given id is accepted and triggers the next rebalance; unused ids expire
+        # with their session timer. Dropping them here answered that rejoin UNKNOWN_MEMBER_ID and cost
+        # each such client a reset and a ~3 s back-off before it could join.
         now = self.clock.now_ms()
         group.init_next_generation(now)
         if group.is_state(GroupState.EMPTY):
