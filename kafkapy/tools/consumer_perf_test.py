@@ -4,8 +4,11 @@
 Output: the header ``start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg,
 nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec`` and one summary line;
 with ``--show-detailed-stats`` a ``time, threadId, ...`` header and one line per reporting
-interval instead. Partitions are assigned directly (all partitions of the topic), so
-rebalance.time.ms is 0 until group membership is available (``--group`` is accepted).
+interval instead. The consumer subscribes to the topic in its group (``--group``, default
+``perf-consumer-NNNNN``) through the group coordinator, as Kafka's tool does: the time spent
+joining the group is rebalance.time.ms and is left out of fetch.time.ms. Without committed
+offsets the group starts at the earliest offset (``--from-latest``: the latest); offsets are
+auto-committed and committed on exit.
 """
 from __future__ import annotations
 
@@ -19,9 +22,9 @@ from datetime import datetime
 from typing import TextIO
 
 from kafkapy.clients.consumer import Consumer
+from kafkapy.clients.consumer.group import ConsumerGroupMembership
 from kafkapy.clients.errors import KafkaClientError
 from kafkapy.common.errors import ApiError
-from kafkapy.common.types import TopicPartition
 from kafkapy.tools._common import CommandError, Opt, ToolParser, UsageError, load_properties_file, run_tool
 
 DESCRIPTION = ("This tool helps in performance test for the full zookeeper consumer")
@@ -115,16 +118,13 @@ async def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     total_msgs = 0
     start_ms = time.time() * 1000
     consumer = Consumer(props)
+    ConsumerGroupMembership.attach(consumer)
+    rebalance_ms = 0.0
     try:
         await consumer.start()
-        md = await consumer.client.refresh_metadata([args.topic], allow_auto_topic_creation=False)
-        t = md.topics.get(args.topic)
-        tps = [TopicPartition(args.topic, p) for p in sorted(t.partitions)] if t is not None else []
-        consumer.assign(tps)
-        if args.from_latest:
-            consumer.seek_to_end(tps)
-        else:
-            consumer.seek_to_beginning(tps)
+        join_start = time.time() * 1000
+        await consumer.subscribe([args.topic])
+        rebalance_ms = time.time() * 1000 - join_start
         loop = asyncio.get_running_loop()
         last_consumed = loop.time()
         last_report_ms = start_ms
@@ -142,7 +142,8 @@ async def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
                 mb = (total_bytes - last_bytes) / (1024 * 1024)
                 n = total_msgs - last_msgs
                 out.write(f"{java_date(now_ms, args.date_format)}, 0, {total_bytes / (1024 * 1024):.4f}, "
-                          f"{_fmt(_rate(mb, window))}, {total_msgs}, {_fmt(_rate(n, window))}, 0, {window:.0f}, "
+                          f"{_fmt(_rate(mb, window))}, {total_msgs}, {_fmt(_rate(n, window))}, "
+                          f"{rebalance_ms:.0f}, {window:.0f}, "
                           f"{_fmt(_rate(mb, window))}, {_fmt(_rate(n, window))}\n")
                 out.flush()
                 last_report_ms, last_bytes, last_msgs = now_ms, total_bytes, total_msgs
@@ -160,9 +161,10 @@ async def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     if not args.show_detailed_stats:
         elapsed = end_ms - start_ms
         mb = total_bytes / (1024 * 1024)
-        fetch_ms = elapsed                   # no group join: the whole run is fetch time
+        fetch_ms = elapsed - rebalance_ms
         out.write(f"{java_date(start_ms, args.date_format)}, {java_date(end_ms, args.date_format)}, {mb:.4f}, "
-                  f"{_fmt(_rate(mb, elapsed))}, {total_msgs}, {_fmt(_rate(total_msgs, elapsed))}, 0, {fetch_ms:.0f}, "
+                  f"{_fmt(_rate(mb, elapsed))}, {total_msgs}, {_fmt(_rate(total_msgs, elapsed))}, "
+                  f"{rebalance_ms:.0f}, {fetch_ms:.0f}, "
                   f"{_fmt(_rate(mb, fetch_ms))}, {_fmt(_rate(total_msgs, fetch_ms))}\n")
     return 0
 
