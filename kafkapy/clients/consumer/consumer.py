@@ -43,6 +43,7 @@ _FETCH = get_api(ApiKey.FETCH)
 _FETCH_TOPIC = _FETCH.request.struct("topics")
 _FETCH_PARTITION = _FETCH.request.struct("topics", "partitions")
 _LIST_OFFSETS = get_api(ApiKey.LIST_OFFSETS)
+_GROUP_POLL_SLICE_S = 0.1        # how often a waiting poll runs the group hook again
 _LO_TOPIC = _LIST_OFFSETS.request.struct("topics")
 _LO_PARTITION = _LIST_OFFSETS.request.struct("topics", "partitions")
 
@@ -515,10 +516,15 @@ class Consumer:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return out
+            if self.coordinator is not None:
+                # A long poll must not hold up a rebalance the heartbeat learned about (the group
+                # waits for every member to rejoin): wake up in slices and run the hook again.
+                remaining = min(remaining, _GROUP_POLL_SLICE_S)
             try:
                 await asyncio.wait_for(self._data.wait(), remaining)
             except asyncio.TimeoutError:
-                pass
+                if self.coordinator is not None and loop.time() < deadline:
+                    await self.coordinator.poll_hook(self)
 
     async def close(self) -> None:
         if self._closed:
