@@ -6,6 +6,11 @@ controller re-reads a path many times while the watch it armed has not fired yet
 arming a second callback would only produce duplicate events. A watch dropped by
 a connection loss (kind ``NONE``) is delivered like a change, so the re-read re-arms it;
 after a session loss `reset_watches()` forgets every pending mark.
+
+Bulk partition-state reads and writes go to ZooKeeper in chunks of `max_batch` partitions:
+one unbounded burst of tens of thousands of pipelined requests (a failover with 10,000
+partitions) outlived the session's read timeout and ended in a connection loss; Kafka bounds
+its pipeline the same way (``zookeeper.max.in.flight.requests``).
 """
 from __future__ import annotations
 
@@ -39,9 +44,18 @@ def _from_zk_assignment(a: znodes.ReplicaAssignment) -> ReplicaAssignment:
     return ReplicaAssignment(tuple(a.replicas), tuple(a.adding_replicas), tuple(a.removing_replicas))
 
 
+DEFAULT_MAX_BATCH = 500
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
 class KafkaZkControllerAdapter:
-    def __init__(self, kafka_zk: Any):
+    def __init__(self, kafka_zk: Any, max_batch: int = DEFAULT_MAX_BATCH):
         self.kz = kafka_zk
+        self.max_batch = max(1, max_batch)
         self._armed: set[tuple[str, str]] = set()
 
     # ---- watches ------------------------------------------------------------------------------
@@ -114,16 +128,28 @@ class KafkaZkControllerAdapter:
         return await self.kz.get_entity_config(znodes.ConfigType.TOPIC, topic)
 
     async def get_partition_states(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, LeaderAndIsr]:
-        return await self.kz.get_topic_partition_states(partitions)
+        out: dict[TopicPartition, LeaderAndIsr] = {}
+        for chunk in _chunks(list(partitions), self.max_batch):
+            out.update(await self.kz.get_topic_partition_states(chunk))
+        return out
 
     async def create_partition_states(self, states: Mapping[TopicPartition, LeaderAndIsr], epoch_zk_version: int
                                       ) -> dict[TopicPartition, LeaderAndIsr | Exception]:
-        return await self.kz.create_topic_partition_states(states, epoch_zk_version)
+        out: dict[TopicPartition, LeaderAndIsr | Exception] = {}
+        for chunk in _chunks(list(states), self.max_batch):
+            out.update(await self.kz.create_topic_partition_states({tp: states[tp] for tp in chunk},
+                                                                   epoch_zk_version))
+        return out
 
     async def update_leader_and_isr(self, states: Mapping[TopicPartition, LeaderAndIsr], epoch_zk_version: int
                                     ) -> UpdateLeaderAndIsrResult:
-        got = await self.kz.update_leader_and_isr(states, epoch_zk_version)
-        return UpdateLeaderAndIsrResult(dict(got.finished), frozenset(got.partitions_to_retry))
+        finished: dict[TopicPartition, LeaderAndIsr | Exception] = {}
+        retry: set[TopicPartition] = set()
+        for chunk in _chunks(list(states), self.max_batch):
+            got = await self.kz.update_leader_and_isr({tp: states[tp] for tp in chunk}, epoch_zk_version)
+            finished.update(got.finished)
+            retry.update(got.partitions_to_retry)
+        return UpdateLeaderAndIsrResult(finished, frozenset(retry))
 
     async def delete_topic(self, topic: str, epoch_zk_version: int) -> None:
         await self.kz.delete_topic_znode(topic, epoch_zk_version)
