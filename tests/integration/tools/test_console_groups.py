@@ -216,6 +216,17 @@ def test_bad_combinations(argv: list[str], first: str) -> None:
     assert lines[1].startswith("Option") and "--group" in err.getvalue()     # then the usage table
 
 
+def test_group_ids_from_three_places_must_agree(tmp_path: Path) -> None:
+    cfg = tmp_path / "consumer.properties"
+    cfg.write_text("group.id=f\n")
+    err = io.StringIO()
+    argv = ["--bootstrap-server", "h:1", "--topic", "t", "--group", "g", "--consumer-property", "group.id=h",
+            "--consumer.config", str(cfg)]
+    assert asyncio.run(console_consumer.run(argv, io.BytesIO(), err)) == 1
+    # Kafka 2.8.2's ConsoleConsumer lists them as --group, the config file, then --consumer-property.
+    assert err.getvalue().splitlines()[0].endswith("Detected group ids: 'g', 'f', 'h'")
+
+
 def test_bad_combination_subprocess_and_reset_conflict() -> None:
     r = tool("kafka-console-consumer.sh", "--bootstrap-server", "127.0.0.1:1", "--topic", "t", "--group", "g",
              "--partition", "0")
