@@ -3,7 +3,8 @@
 # prerequisite really works. Idempotent: installs nothing when everything is present.
 #
 #   python3 (>= 3.11) with venv   the project's virtualenv (python3, python3-venv)
-#   java, ZooKeeper               Debian's zookeeper package (pulls in a Java runtime)
+#   java, ZooKeeper               a headless Java runtime and ZooKeeper's jars (libzookeeper-java: the
+#                                 `zookeeper` package adds only init scripts, and a desktop Java runtime)
 #   javac, mvn                    Kafka 2.8.2's own jars and classes as a test oracle (default-jdk-headless, maven)
 #   kcat                          kcat interoperability tests and `make run` checks
 #   ip                            network-namespace partitions in the cluster tests (iproute2)
@@ -49,7 +50,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 missing_packages() {
   local need=()
   python_ok || need+=($(python_packages))
-  zookeeper_ok || need+=(zookeeper)
+  zookeeper_ok || need+=(libzookeeper-java)
   java_ok || need+=(default-jre-headless)
   have javac || need+=(default-jdk-headless)
   have mvn || need+=(maven)
@@ -98,6 +99,9 @@ if [ ${#need[@]} -ne 0 ]; then
   apt_opts=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef
             -o Dpkg::Options::=--force-confold)
   T0=$(date +%s)
+  # Slim images (debian:*-slim, docker's minimal roots) drop /usr/share/man; the JDK's and Maven's
+  # update-alternatives links into man1 then fail and leave the packages unconfigured.
+  [ -d /usr/share/man/man1 ] || "${SUDO[@]}" mkdir -p /usr/share/man/man1
   "${SUDO[@]}" apt-get -q -o DPkg::Lock::Timeout=600 update >/dev/null ||
     die "apt-get update failed"
   if ! out="$("${SUDO[@]}" apt-get install "${apt_opts[@]}" "${need[@]}" </dev/null 2>&1)"; then
