@@ -6,6 +6,8 @@ Skipped when Kafka's jars cannot be fetched (kafkapy.testing.kafka_dist).
 from __future__ import annotations
 
 import json
+import os
+import signal
 import uuid
 
 import pytest
@@ -69,29 +71,46 @@ def test_reassign_partitions_command_execute_list_cancel(cluster, classpath, tmp
     topic = f"move-{uuid.uuid4().hex[:6]}"
     create_topic(connect, topic, 2, 2)
     wait_for_leaders(brokers[0].bootstrap, topic, 2)
-    current = zk_read(connect, lambda zk: zk.get_topic_assignment(topic)).partitions[0].replicas
-    missing = next(b.broker_id for b in brokers if b.broker_id not in current)
+    # The reassignment must stay pending while the tool lists and cancels it: the broker that would receive the
+    # new replica is paused (SIGSTOP), so it cannot join the ISR (with replication a live one catches up at once).
+    # It must not be the controller, which serves the reassignment APIs.
+    controller_id = zk_read(connect, lambda zk: zk.get_controller_id())
+    assignment = zk_read(connect, lambda zk: zk.get_topic_assignment(topic)).partitions
+    partition, current, missing = next(
+        (p, assignment[p].replicas, b.broker_id) for p in sorted(assignment) for b in brokers
+        if b.broker_id not in assignment[p].replicas and b.broker_id != controller_id)
     target = list(current) + [missing]
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"version": 1, "partitions": [{"topic": topic, "partition": 0, "replicas": target}]}))
+    plan.write_text(json.dumps({"version": 1, "partitions": [{"topic": topic, "partition": partition,
+                                                              "replicas": target}]}))
+    paused = next(b for b in brokers if b.broker_id == missing)
+    bootstrap = ",".join(b.bootstrap for b in brokers if b is not paused)   # the tool must not pick it
+    os.kill(paused.pid, signal.SIGSTOP)
+    try:
+        _execute_list_cancel(connect, classpath, bootstrap, topic, partition, plan, current, target, missing)
+    finally:
+        os.kill(paused.pid, signal.SIGCONT)
+
+
+def _execute_list_cancel(connect, classpath, bootstrap, topic, partition, plan, current, target, missing) -> None:
 
     run = tool(classpath, "kafka.admin.ReassignPartitionsCommand", "--bootstrap-server", bootstrap,
                "--reassignment-json-file", str(plan), "--execute")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert f"Successfully started partition reassignment for {topic}-0" in run.stdout
-    stored = zk_read(connect, lambda zk: zk.get_topic_assignment(topic)).partitions[0]
+    assert f"Successfully started partition reassignment for {topic}-{partition}" in run.stdout
+    stored = zk_read(connect, lambda zk: zk.get_topic_assignment(topic)).partitions[partition]
     assert stored.replicas == tuple(target) and stored.adding_replicas == (missing,)
 
     listed = tool(classpath, "kafka.admin.ReassignPartitionsCommand", "--bootstrap-server", bootstrap, "--list")
     assert listed.returncode == 0, listed.stdout + listed.stderr
-    assert f"{topic}-0: replicas: {','.join(map(str, target))}. adding: {missing}." in listed.stdout
+    assert f"{topic}-{partition}: replicas: {','.join(map(str, target))}. adding: {missing}." in listed.stdout
 
     cancel = tool(classpath, "kafka.admin.ReassignPartitionsCommand", "--bootstrap-server", bootstrap,
                   "--reassignment-json-file", str(plan), "--cancel")
     # (The tool then clears replication throttles with IncrementalAlterConfigs, which is not ours.)
-    assert f"Successfully cancelled partition reassignment for: {topic}-0" in cancel.stdout, \
+    assert f"Successfully cancelled partition reassignment for: {topic}-{partition}" in cancel.stdout, \
         cancel.stdout + cancel.stderr
-    stored = zk_read(connect, lambda zk: zk.get_topic_assignment(topic)).partitions[0]
+    stored = zk_read(connect, lambda zk: zk.get_topic_assignment(topic)).partitions[partition]
     assert stored.replicas == tuple(current) and not stored.adding_replicas
     listed = tool(classpath, "kafka.admin.ReassignPartitionsCommand", "--bootstrap-server", bootstrap, "--list")
     assert "No partition reassignments found." in listed.stdout
