@@ -273,8 +273,19 @@ def test_ensemble_member_loss_keeps_session(tmp_path, arun) -> None:
                 leader = ensemble.leader()
                 assert leader is not None
                 await loop.run_in_executor(None, leader.kill)
-                # A write needs the new quorum of the two members left.
-                await zk.set("/eph", b"after")
+                # A write needs the new quorum of the two members left. While the client reconnects (its server
+                # may be the one killed) and the two survivors elect, operations fail with ConnectionLoss:
+                # retry those, as every ZooKeeper user must, until a deadline.
+                from kafkapy.zk.errors import ConnectionLossError
+                deadline = loop.time() + 60
+                while True:
+                    try:
+                        await zk.set("/eph", b"after")
+                        break
+                    except ConnectionLossError:
+                        if loop.time() > deadline:
+                            raise
+                        await asyncio.sleep(0.2)
                 assert zk.session_id == session
                 assert (await zk.get("/eph"))[0] == b"after"
             finally:
