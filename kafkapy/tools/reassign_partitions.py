@@ -511,8 +511,9 @@ async def execute(backend: Backend, args: argparse.Namespace, out: TextIO) -> No
 
 
 async def _clear_throttles(backend: Backend, targets: Mapping[TopicPartition, Sequence[int]], out: TextIO) -> None:
-    brokers = sorted({getattr(b, "broker_id", b) for b in await backend.brokers()}
-                     | {b for r in targets.values() for b in r})
+    # Kafka clears live brokers plus the target replicas' brokers; a broker that is down cannot take a config
+    # change over the wire, so only the live ones are touched here.
+    brokers = sorted({getattr(b, "broker_id", b) for b in await backend.brokers()})
     out.write("Clearing broker-level throttles on broker%s %s\n"
               % ("" if len(brokers) == 1 else "s", ",".join(map(str, brokers))))
     topics = sorted({tp.topic for tp in targets})

@@ -15,7 +15,8 @@ def run_tool(script: str, *args: str, timeout_s: float = 60.0) -> subprocess.Com
 def metadata_partitions(bootstrap: str, topic: str) -> dict[int, tuple[int, list[int], list[int]]]:
     """partition -> (leader, replicas, isr) from confluent-kafka's AdminClient.list_topics."""
     from confluent_kafka.admin import AdminClient
-    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=10)
+    # all topics: a Metadata request naming the topic may auto-create it (librdkafka's admin handle is a producer)
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
     t = md.topics.get(topic)
     if t is None or t.error is not None:
         return {}

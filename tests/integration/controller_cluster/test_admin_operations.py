@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from kafkapy.common.types import TopicPartition
 from kafkapy.testing.cluster import LocalCluster
 from kafkapy.testing.zookeeper import ZooKeeperNotInstalledError
 from kafkapy.zk.admin_zk import AdminZkClient
@@ -165,3 +166,87 @@ def test_reassignment_from_123_to_234_with_throttle(cluster: LocalCluster) -> No
 
     res = run_tool("kafka-reassign-partitions.sh", "--bootstrap-server", cluster.bootstrap_servers, "--list")
     assert res.returncode == 0 and "No partition reassignments found." in res.stdout
+
+
+def _reassign(*args: str) -> str:
+    res = run_tool("kafka-reassign-partitions.sh", *args)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return res.stdout
+
+
+def test_zookeeper_reassignment_list_cancel_and_generate(cluster: LocalCluster) -> None:
+    topic = _topic("zkmove")
+    _create(cluster, topic, {0: [1, 2], 1: [2, 1]})
+    bootstrap = cluster.bootstrap_servers
+    zk = cluster.zookeeper_connect
+
+    # --generate proposes the topic on the given brokers only
+    topics_file = cluster.base_dir / f"{topic}-topics.json"
+    topics_file.write_text(json.dumps({"topics": [{"topic": topic}], "version": 1}))
+    out = _reassign("--bootstrap-server", bootstrap, "--generate", "--topics-to-move-json-file", str(topics_file),
+                    "--broker-list", "3,4")
+    proposed = json.loads(out.splitlines()[out.splitlines().index("Proposed partition reassignment configuration")
+                                            + 1])
+    assert sorted((p["partition"], sorted(p["replicas"])) for p in proposed["partitions"]) == [(0, [3, 4]),
+                                                                                               (1, [3, 4])]
+
+    # a ZooKeeper-triggered reassignment onto a dead broker stays in progress; the API lists and cancels it
+    cluster.kill(4)
+    cluster.wait_unregistered(4)
+    stuck = cluster.base_dir / f"{topic}-stuck.json"
+    stuck.write_text(json.dumps({"version": 1, "partitions": [{"topic": topic, "partition": 0,
+                                                               "replicas": [1, 2, 4]}]}))
+    res = run_tool("kafka-reassign-partitions.sh", "--zookeeper", zk, "--execute", "--reassignment-json-file",
+                   str(stuck))
+    # the tool refuses brokers that are not registered, as Kafka's does
+    assert res.returncode == 1 and "non-existent brokerIDs: 4" in res.stdout
+    cluster.zk(lambda kz: kz.create_partition_reassignment({TopicPartition(topic, 0): (1, 2, 4)}))
+    cluster.wait_for(lambda: "adding: 4." in _reassign("--bootstrap-server", bootstrap, "--list"), 30,
+                     "the stuck reassignment in --list")
+    assert f"{topic}-0: replicas: 1,2,4. adding: 4." in _reassign("--bootstrap-server", bootstrap, "--list")
+    out = _reassign("--zookeeper", zk, "--verify", "--reassignment-json-file", str(stuck))
+    assert f"Reassignment of partition {topic}-0 is still in progress." in out
+    out = _reassign("--bootstrap-server", bootstrap, "--cancel", "--reassignment-json-file", str(stuck))
+    assert f"Successfully cancelled partition reassignment for: {topic}-0" in out
+    cluster.wait_for(lambda: cluster.replicas(topic, 0) == [1, 2], 30, "the original replicas back")
+    assert "No partition reassignments found." in _reassign("--bootstrap-server", bootstrap, "--list")
+    res = run_tool("kafka-reassign-partitions.sh", "--bootstrap-server", bootstrap, "--verify",
+                   "--reassignment-json-file", str(stuck))
+    assert f"There is no active reassignment of partition {topic}-0, but replica set is 1,2 rather than 1,2,4." \
+        in res.stdout
+    cluster.start_broker(4)
+
+    # a complete move through /admin/reassign_partitions
+    plan = cluster.base_dir / f"{topic}-zk.json"
+    plan.write_text(json.dumps({"version": 1, "partitions": [{"topic": topic, "partition": 1, "replicas": [3, 4]}]}))
+    out = _reassign("--zookeeper", zk, "--execute", "--reassignment-json-file", str(plan))
+    assert f"Successfully started partition reassignment for {topic}-1" in out
+    cluster.wait_for(lambda: "is complete" in _reassign("--zookeeper", zk, "--verify", "--reassignment-json-file",
+                                                        str(plan)), 60, "the ZooKeeper reassignment to complete",
+                     interval_s=1.0)
+    assert cluster.replicas(topic, 1) == [3, 4]
+    assert cluster.zk(lambda kz: kz.get_partition_reassignment()) is None
+    assert sorted(metadata_partitions(bootstrap, topic)[1][1]) == [3, 4]
+
+
+def test_unclean_leader_election_tool(cluster: LocalCluster) -> None:
+    topic = _topic("unclean")
+    controller = cluster.controller()
+    x, y = [b for b in (1, 2, 3, 4) if b != controller][:2]
+    _create(cluster, topic, {0: [x, y]})
+    cluster.wait_for(lambda: len(cluster.isr(topic, 0)) == 2, 30, "a full ISR")
+    cluster.kill(y)
+    cluster.wait_for(lambda: cluster.isr(topic, 0) == [x], 30, f"ISR [{x}]")
+    cluster.kill(x)
+    cluster.wait_for(lambda: cluster.leader(topic, 0) == -1, 30, "the partition offline")
+    cluster.start_broker(y)
+    assert cluster.leader(topic, 0) == -1
+    res = run_tool("kafka-leader-election.sh", "--bootstrap-server", cluster.bootstrap_servers,
+                   "--election-type", "unclean", "--topic", topic, "--partition", "0")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"Successfully completed leader election (UNCLEAN) for partitions {topic}-0" in res.stdout
+    state = cluster.partition_state(topic, 0)
+    assert state.leader == y and list(state.isr) == [y]
+    cluster.wait_for(lambda: metadata_partitions(cluster.bootstrap_servers, topic)[0][0] == y, 30,
+                     "Metadata to show the unclean leader")
+    cluster.start_broker(x)
