@@ -50,6 +50,13 @@ test: deps
 	    exit 1; fi ;; esac; \
 	  echo "make test: WARNING: no Docker engine, the container tests (tests/docker) will be skipped" >&2; \
 	fi
+	@# Kafka 2.8.2's jars (the interoperability oracle) through Maven, fetched here rather than inside a
+	@# test's timeout on a fresh machine; cached in ~/.cache/kafkapy.
+	@$(PY) -c 'from kafkapy.testing.kafka_dist import kafka_classpath; kafka_classpath()' 2>&1 | tail -n 5; \
+	if [ $${PIPESTATUS[0]} -ne 0 ]; then \
+	  case "$${CI:-}" in ""|0|false) echo "make test: WARNING: no Kafka jars, the Kafka oracle tests will be skipped" >&2 ;; \
+	  *) echo "make test: ERROR: cannot fetch Kafka's jars with Maven (needed by the oracle tests)" >&2; exit 1 ;; esac; \
+	fi
 	@# The hard stop applies without a terminal only (CI): `timeout` runs pytest in its own process
 	@# group, which a terminal's Ctrl-C would not reach.
 	@rc=0; if [ -t 0 ]; then stop=(); else stop=(timeout -k 60 $(TEST_HARD_TIMEOUT)); fi; \
