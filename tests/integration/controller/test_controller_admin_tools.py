@@ -105,8 +105,12 @@ def _execute_list_cancel(connect, classpath, bootstrap, topic, partition, plan, 
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert f"{topic}-{partition}: replicas: {','.join(map(str, target))}. adding: {missing}." in listed.stdout
 
+    # After cancelling, the tool clears replication throttles on every broker, the paused one included: bound
+    # the Java admin client's waits so that step gives up quickly instead of taking its default minute.
+    admin_props = plan.with_name("admin.properties")
+    admin_props.write_text("request.timeout.ms=5000\ndefault.api.timeout.ms=10000\n")
     cancel = tool(classpath, "kafka.admin.ReassignPartitionsCommand", "--bootstrap-server", bootstrap,
-                  "--reassignment-json-file", str(plan), "--cancel")
+                  "--command-config", str(admin_props), "--reassignment-json-file", str(plan), "--cancel")
     # (The tool then clears replication throttles with IncrementalAlterConfigs, which is not ours.)
     assert f"Successfully cancelled partition reassignment for: {topic}-{partition}" in cancel.stdout, \
         cancel.stdout + cancel.stderr
