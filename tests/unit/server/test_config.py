@@ -454,15 +454,26 @@ def test_config_is_immutable():
 
 # ------------------------------------------------------------------ Kafka 2.8 itself as the oracle
 #
-# Opt-in: set KAFKAPY_KAFKA_CLASSPATH to a classpath holding kafka_2.13-2.8.2 and its
-# dependencies (e.g. `mvn dependency:copy-dependencies` of org.apache.kafka:kafka_2.13:2.8.2
-# into a directory, then KAFKAPY_KAFKA_CLASSPATH='<dir>/*'). Needs `java` 11+.
+# The jars come from KAFKAPY_KAFKA_CLASSPATH when set, else from kafkapy.testing.kafka_dist (Maven, cached);
+# the tests skip with the reason when neither works. Needs `java` 11+.
 
-_KAFKA_CP = os.environ.get("KAFKAPY_KAFKA_CLASSPATH")
+
+def _kafka_classpath() -> tuple[str | None, str]:
+    explicit = os.environ.get("KAFKAPY_KAFKA_CLASSPATH")
+    if explicit:
+        return explicit, ""
+    from kafkapy.testing.kafka_dist import KafkaDistUnavailable, kafka_classpath
+    try:
+        return kafka_classpath(), ""
+    except KafkaDistUnavailable as exc:
+        return None, str(exc)
+
+
+_KAFKA_CP, _KAFKA_CP_PROBLEM = _kafka_classpath() if shutil.which("java") else (None, "java is not installed")
 _JAVA = shutil.which("java")
 needs_kafka = pytest.mark.skipif(not (_KAFKA_CP and _JAVA),
-                                 reason="set KAFKAPY_KAFKA_CLASSPATH (Kafka 2.8.2 jars) and install java "
-                                        "to compare with Kafka's own KafkaConfig")
+                                 reason=f"Kafka 2.8.2's jars are unavailable ({_KAFKA_CP_PROBLEM}); set "
+                                        "KAFKAPY_KAFKA_CLASSPATH to compare with Kafka's own KafkaConfig")
 
 _TABLE_DUMPER = r"""
 import org.apache.kafka.common.config.ConfigDef;
