@@ -3,8 +3,8 @@
 # prerequisite really works. Idempotent: installs nothing when everything is present.
 #
 #   python3 (>= 3.11) with venv   the project's virtualenv (python3, python3-venv)
-#   java, ZooKeeper               a headless Java runtime and ZooKeeper's jars (libzookeeper-java: the
-#                                 `zookeeper` package adds only init scripts, and a desktop Java runtime)
+#   java, ZooKeeper               a headless Java runtime and Debian's `zookeeper` package (its jars come
+#                                 from libzookeeper-java, which it depends on)
 #   javac, mvn                    Kafka 2.8.2's own jars and classes as a test oracle (default-jdk-headless, maven)
 #   kcat                          kcat interoperability tests and `make run` checks
 #   ip                            network-namespace partitions in the cluster tests (iproute2)
@@ -50,7 +50,9 @@ have() { command -v "$1" >/dev/null 2>&1; }
 missing_packages() {
   local need=()
   python_ok || need+=($(python_packages))
-  zookeeper_ok || need+=(libzookeeper-java)
+  if [ -z "${ZOOKEEPER_CLASSPATH:-}${ZOOKEEPER_HOME:-}" ]; then   # else: the user's own ZooKeeper install
+    dpkg -s zookeeper >/dev/null 2>&1 && zookeeper_ok || need+=(zookeeper)
+  fi
   java_ok || need+=(default-jre-headless)
   have javac || need+=(default-jdk-headless)
   have mvn || need+=(maven)
