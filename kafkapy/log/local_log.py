@@ -79,6 +79,8 @@ class LocalLog:
         self._pending_lock = threading.Lock()  # the loop adds, the executor's delete job removes
         self.last_flush_ms = self._clock_ms()
         self.closed = False
+        # Called with the new active segment's base offset after every roll (producer snapshots).
+        self.roll_listener: Callable[[int], None] | None = None
 
     # -- basic state ------------------------------------------------------------------
     def now_ms(self) -> int:
@@ -157,6 +159,8 @@ class LocalLog:
         seg = self.new_segment(new_offset)
         self.segments.add(seg)
         self.update_log_end_offset(self.log_end_offset)
+        if self.roll_listener is not None:
+            self.roll_listener(new_offset)
         log.info("Rolled new log segment at offset %d in %.1f ms (%s)", new_offset,
                  (time.monotonic() - start) * 1000, self.name)
         return seg

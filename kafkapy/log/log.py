@@ -24,6 +24,13 @@ from .epoch_cache import UNDEFINED_EPOCH, LeaderEpochFileCache
 from .errors import CheckpointError, CorruptRecordError, OffsetOutOfRangeError, RecordBatchTooLargeError
 from .loader import load_segments
 from .local_log import LocalLog, parse_topic_partition_name
+from .producer_state import (
+    DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+    ProducerBatch,
+    ProducerStateManager,
+    increment_sequence,
+    producer_batches_in_file,
+)
 from .segment import FetchDataInfo, LogOffsetMetadata, LogSegment
 from .validator import COMPRESSION_CODECS, LogAppendInfo, analyze_follower_records, validate_and_assign_offsets
 
@@ -69,7 +76,8 @@ class Log:
     def __init__(self, dir_path: str, config: LogConfig, *, log_start_offset: int = 0, recovery_point: int = 0,
                  had_clean_shutdown: bool = True, high_watermark: int | None = None,
                  clock_ms: Callable[[], int] | None = None, topic_partition: TopicPartition | None = None,
-                 sync_checkpoints: bool = True) -> None:
+                 sync_checkpoints: bool = True,
+                 producer_id_expiration_ms: int = DEFAULT_PRODUCER_ID_EXPIRATION_MS) -> None:
         os.makedirs(dir_path, exist_ok=True)
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         tp = topic_partition or parse_topic_partition_name(os.path.basename(dir_path))
@@ -106,6 +114,9 @@ class Log:
         self._high_watermark = min(max(hw, self._log_start_offset), self.log_end_offset)
         self._compute_fast_path()
         self._offset_metadata_cache: LogOffsetMetadata | None = None
+        self.producer_state = ProducerStateManager(tp, lambda: self.local.dir_path, producer_id_expiration_ms)
+        self._load_producer_state(recovery_point, had_clean_shutdown)
+        self.local.roll_listener = self._on_roll
         self.logger.info("Loaded log %s with %d segments, log start offset %d and log end offset %d in %.0f ms"
                  "%s", self.name, len(segments), self._log_start_offset, self.log_end_offset,
                  (time.monotonic() - start) * 1000,
@@ -221,10 +232,10 @@ class Log:
         n = len(view)
         if n < 61 or n > self._fast_max_size or view.readonly:
             return None
-        (base, length, _, magic, crc, attrs, lod, _, max_ts, pid, _, bseq, count) = _UNPACK_V2_HEADER(view, 0)
+        (base, length, _, magic, crc, attrs, lod, _, max_ts, pid, _, _, count) = _UNPACK_V2_HEADER(view, 0)
         codec = attrs & 7
         if (magic != 2 or length + 12 != n or base or count <= 0 or lod + 1 != count or attrs & 0x20
-                or (pid >= 0 and bseq < 0) or codec > 4 or (codec == 4 and not allow_zstd)
+                or pid >= 0 or codec > 4 or (codec == 4 and not allow_zstd)
                 or (self._fast_codec >= 0 and codec != self._fast_codec)):
             return None
         if crc32c(view[21:]) != crc:
@@ -262,26 +273,149 @@ class Log:
             if info is not None:
                 return info
         now = self._clock_ms()
+        pending: list[tuple[int, int, int, int, int]] = []
+
+        def check_producers(batches) -> LogAppendInfo | None:
+            return self._check_producer_batches(batches, from_client, pending)
+
         result = validate_and_assign_offsets(
             records, self.log_end_offset, now, self.config, leader_epoch,
             require_single_v2_batch=require_single_v2_batch, allow_zstd=allow_zstd,
-            log_start_offset=self._log_start_offset, from_client=from_client)
+            log_start_offset=self._log_start_offset, from_client=from_client, before_assign=check_producers)
         info = result.info
-        if info.shallow_count == 0:
-            return info
+        if info.shallow_count == 0 or not len(result.records):
+            return info   # nothing to write, or a duplicate (its original offsets)
         self._append(result.records, info, info.first_offset, now)
+        if pending:
+            self._update_producers_after_leader_append(pending, info)
         return info
 
+    # -- producer state (idempotent producers) ------------------------------------------------
+    def _check_producer_batches(self, batches, from_client: bool,
+                                pending: list[tuple[int, int, int, int, int]]) -> LogAppendInfo | None:
+        """Before offsets are assigned: fence, order and de-duplicate the batches with a producer id.
+
+        Fills ``pending`` with (index, producer id, epoch, base sequence, max timestamp) of each;
+        returns the info of the original append when a batch duplicates a retained one.
+        """
+        staged: dict[int, tuple[int, int]] = {}
+        ps = self.producer_state
+        for i, b in enumerate(batches):
+            pid = b.producer_id
+            if pid < 0 or b.magic != 2 or b.attributes & 0x20:
+                continue
+            if from_client:
+                lod = b.last_offset - b.base_offset
+                dup = ps.check_batch(pid, b.producer_epoch, b.base_sequence,
+                                     increment_sequence(b.base_sequence, lod), staged)
+                if dup is not None:
+                    self.logger.debug("Duplicate batch of producer %d (epoch %d, sequences %d-%d): answering with "
+                                      "offsets %d-%d", pid, b.producer_epoch, dup.first_seq, dup.last_seq,
+                                      dup.first_offset, dup.last_offset)
+                    return LogAppendInfo(dup.first_offset, dup.last_offset, dup.timestamp, dup.last_offset,
+                                         dup.timestamp, self._log_start_offset, lod + 1, b.size, 1,
+                                         b.attributes & 7, b.attributes & 7)
+            pending.append((i, pid, b.producer_epoch, b.base_sequence, b.max_timestamp))
+        return None
+
+    def _update_producers_after_leader_append(self, pending: list[tuple[int, int, int, int, int]],
+                                              info: LogAppendInfo) -> None:
+        append_time = info.log_append_time
+        ps = self.producer_state
+        if len(pending) == 1 and info.shallow_count == 1:
+            _, pid, epoch, seq, ts = pending[0]
+            ps.update(ProducerBatch(pid, epoch, seq, info.first_offset, info.last_offset,
+                                    append_time if append_time != NO_TIMESTAMP else ts))
+            return
+        # several batches (Produce v0-v2): recover each batch's offsets from the stored bytes
+        for b in self._producer_batches_from(info.first_offset, info.last_offset + 1):
+            ps.update(b)
+
+    def _producer_batches_from(self, start_offset: int, end_offset: int | None = None):
+        """Producer batches stored at offsets >= ``start_offset`` (and below ``end_offset``), from the files."""
+        for seg in self.local.segments:
+            nxt = self.local.segments.higher_segment(seg.base_offset)
+            if nxt is not None and nxt.base_offset <= start_offset:
+                continue
+            if end_offset is not None and seg.base_offset >= end_offset:
+                break
+            start_pos = 0
+            if seg.base_offset < start_offset:
+                start_pos = seg.offset_index.lookup(start_offset).position
+            for b in producer_batches_in_file(seg.fd, start_pos, seg.size, start_offset):
+                if end_offset is not None and b.first_offset >= end_offset:
+                    return
+                yield b
+
+    def _load_producer_state(self, recovery_point: int, had_clean_shutdown: bool) -> None:
+        """Latest snapshot at or below the recovery point (the log end after a clean shutdown), then replay."""
+        ps = self.producer_state
+        leo = self.log_end_offset
+        ps.delete_snapshots_above(leo)
+        first = self.local.segments.first_segment
+        if first is not None:
+            ps.delete_snapshots_below(first.base_offset)
+        latest = ps.latest_snapshot_offset()
+        if latest is None and had_clean_shutdown:
+            # No snapshot from a clean shutdown: a log written before producer state existed (Kafka skips the
+            # full scan the same way). Start empty and snapshot the log end.
+            ps.take_snapshot(leo, sync=False)
+            return
+        limit = leo if had_clean_shutdown else min(recovery_point, leo)
+        loaded = ps.load_latest_snapshot(limit, self._clock_ms())
+        start = loaded if loaded is not None else self._log_start_offset
+        if start < leo:
+            replayed = 0
+            for b in self._producer_batches_from(start):
+                ps.update(b)
+                replayed += 1
+            self.logger.info("Producer state of %s rebuilt from %s (offset %d) with %d batches to offset %d",
+                             self.name, "a snapshot" if loaded is not None else "the log start", start, replayed,
+                             leo)
+        ps.remove_expired_producers(self._clock_ms())
+
+    def _reload_producer_state(self) -> None:
+        """After a truncation: the newest snapshot at or below the new log end, then replay."""
+        ps = self.producer_state
+        leo = self.log_end_offset
+        ps.delete_snapshots_above(leo)
+        loaded = ps.load_latest_snapshot(leo)
+        start = loaded if loaded is not None else self._log_start_offset
+        if start < leo:
+            for b in self._producer_batches_from(start):
+                ps.update(b)
+
+    def _on_roll(self, new_offset: int) -> None:
+        # The state covers every offset below the new segment; no fsync (a torn snapshot fails its CRC
+        # and recovery falls back to an older one).
+        self.producer_state.take_snapshot(new_offset, sync=False)
+
+    def remove_expired_producers(self, now_ms: int | None = None) -> int:
+        """Forget producers idle for ``producer.id.expiration.ms`` (the periodic check)."""
+        return self.producer_state.remove_expired_producers(self._clock_ms() if now_ms is None else now_ms)
+
+    def take_producer_snapshot(self, sync: bool = True) -> bool:
+        return self.producer_state.take_snapshot(self.log_end_offset, sync)
+
     def append_as_follower(self, records) -> LogAppendInfo:
-        """Append entries that already carry offsets and epochs (replication); offsets must increase."""
+        """Append entries that already carry offsets and epochs (replication); offsets must increase.
+
+        The producer state learns the batches without checks, so a new leader recognises re-sends.
+        """
+        producer_batches: list = []
         view, info = analyze_follower_records(records, self.log_end_offset, self.config.max_message_bytes,
-                                              self._log_start_offset)
+                                              self._log_start_offset, producer_batches)
         if info.shallow_count == 0:
             return info
         first = read_entry(view, 0)
         roll_base = info.first_offset if first is not None and (first.magic == 2 or not first.is_compressed) \
             else self.log_end_offset
         self._append(view, info, roll_base, self._clock_ms())
+        if producer_batches:
+            update = self.producer_state.update
+            for b in producer_batches:
+                update(ProducerBatch(b.producer_id, b.producer_epoch, b.base_sequence, b.base_offset,
+                                     b.last_offset, b.max_timestamp))
         return info
 
     def _append(self, data, info: LogAppendInfo, roll_base: int, now: int) -> None:
@@ -356,6 +490,7 @@ class Log:
         self.leader_epoch_cache.truncate_from_end(self.log_end_offset)
         self._log_start_offset = min(self._log_start_offset, self.log_end_offset)
         self._high_watermark = min(self._high_watermark, self.log_end_offset)
+        self._reload_producer_state()
         return True
 
     def truncate_fully_and_start_at(self, new_offset: int) -> None:
@@ -365,6 +500,8 @@ class Log:
         self.leader_epoch_cache.clear_and_flush()
         self._log_start_offset = new_offset
         self._high_watermark = new_offset
+        self.producer_state.clear()
+        self.producer_state.delete_snapshots_above(-1)
 
     # -- log start offset and retention --------------------------------------------------
     def maybe_increment_log_start_offset(self, new_log_start_offset: int, reason: str = "") -> bool:
@@ -412,6 +549,8 @@ class Log:
         if first.base_offset > self._log_start_offset:
             self._log_start_offset = first.base_offset
             self.leader_epoch_cache.truncate_from_start(first.base_offset)
+        # The deleted segments' snapshots go with them; the producers stay known (as in Kafka 2.8).
+        self.producer_state.delete_snapshots_below(first.base_offset)
         return len(deletable)
 
     def delete_old_segments(self, now_ms: int | None = None) -> int:
@@ -451,6 +590,11 @@ class Log:
         return self.local.flush(self.log_end_offset if offset is None else offset)
 
     def close(self) -> None:
+        if not self.local.closed:
+            try:
+                self.take_producer_snapshot(sync=True)
+            except OSError as exc:
+                self.logger.warning("Could not write the producer snapshot of %s at close: %s", self.name, exc)
         self.local.close()
 
     def delete(self) -> None:

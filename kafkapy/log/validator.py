@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from kafkapy.common.types import NO_TIMESTAMP
 from kafkapy.protocol.records import (
@@ -114,8 +114,12 @@ def _check_crc(records, b: BatchInfo) -> None:
 
 
 def analyze_follower_records(records, log_end_offset: int, max_message_bytes: int | None = None,
-                             log_start_offset: int = 0) -> tuple[memoryview, LogAppendInfo]:
-    """Check a follower's (or a tool's) pre-assigned entries; offsets must increase from the log end."""
+                             log_start_offset: int = 0,
+                             producer_batches: list[BatchInfo] | None = None) -> tuple[memoryview, LogAppendInfo]:
+    """Check a follower's (or a tool's) pre-assigned entries; offsets must increase from the log end.
+
+    ``producer_batches``, when given, receives the v2 data batches that carry a producer id.
+    """
     view = memoryview(records)
     batches, valid = _scan(view, max_message_bytes)
     if not batches:
@@ -140,6 +144,8 @@ def analyze_follower_records(records, log_end_offset: int, max_message_bytes: in
                 epoch_starts.append((b.partition_leader_epoch, b.base_offset))
             prev_epoch = b.partition_leader_epoch
             count += b.record_count
+            if producer_batches is not None and b.producer_id >= 0 and not b.attributes & 0x20:
+                producer_batches.append(b)
         else:
             count += max(b.record_count, 1)
         if b.compression:
@@ -160,13 +166,18 @@ def analyze_follower_records(records, log_end_offset: int, max_message_bytes: in
 def validate_and_assign_offsets(records, next_offset: int, now_ms: int, config: LogConfig,
                                 leader_epoch: int = -1, *, require_single_v2_batch: bool = False,
                                 allow_zstd: bool = True, log_start_offset: int = 0,
-                                from_client: bool = True) -> ValidationResult:
+                                from_client: bool = True,
+                                before_assign: Callable[[list[BatchInfo]], LogAppendInfo | None] | None = None,
+                                ) -> ValidationResult:
     """Validate a leader append and assign offsets starting at ``next_offset``.
 
     ``records`` should be writable (a ``bytearray`` or a writable memoryview): v2
     batches are patched in place. A read-only buffer is copied once.
     ``require_single_v2_batch`` is Produce v3+'s rule; ``allow_zstd`` is False
     before Produce v7. Raises the typed errors of ``kafkapy.log.errors``.
+    ``before_assign`` sees the checked entries before any offset is assigned (the producer
+    state checks); when it returns an info, nothing is assigned and the result carries that
+    info with no bytes (a duplicate batch).
     """
     view = memoryview(records)
     batches, valid = _scan(view, config.max_message_bytes)
@@ -193,6 +204,10 @@ def validate_and_assign_offsets(records, next_offset: int, now_ms: int, config: 
         _validate_batch(b, to_magic, from_client)
     if config.compact and from_client:
         _check_keys(view, batches)
+    if before_assign is not None:
+        duplicate = before_assign(batches)
+        if duplicate is not None:
+            return ValidationResult(view[:0], duplicate)
     tcodec = target_codec(config, source_codec)
     if tcodec == CompressionType.ZSTD and to_magic < MAGIC_V2:
         raise UnsupportedCompressionTypeError("zstd cannot be stored with a message format below 0.11")
