@@ -21,6 +21,7 @@ serve controller APIs (``handle_<api>(ctx, request, controller)``) are wired by 
 
 What a handler may use on ``broker``: ``config``, ``broker_id``, ``broker_epoch``,
 ``cluster_id``, ``clock``, ``tasks``, ``metadata_cache``, ``replica_manager``, ``log_manager``,
+``producer_id_manager`` (InitProducerId),
 ``zk_client`` (KafkaZkClient), ``admin_zk`` (AdminZkClient), ``controller``,
 ``load_topic_configs(topics)``, ``log_config_for(topic)``, ``topic_configs`` (topic -> overrides),
 ``update_broker_defaults(props)``, ``metadata_listeners`` (called with the partitions each
@@ -47,6 +48,7 @@ from kafkapy.common.clock import SYSTEM_CLOCK, Clock
 from kafkapy.common.errors import ApiError, ErrorCode
 from kafkapy.common.tasks import TaskSupervisor
 from kafkapy.common.types import TopicPartition
+from kafkapy.coordinator.transaction.producer_id_manager import ProducerIdManager
 from kafkapy.log.checkpoint import META_PROPERTIES_FILE, BrokerMetadataCheckpoint
 from kafkapy.log.config import LogConfig
 from kafkapy.log.manager import LogManager
@@ -133,6 +135,7 @@ class KafkaServer:
         self.metadata_cache = MetadataCache(self.broker_id)
         self.replica_manager: ReplicaManager | None = None
         self.controller: Any = None
+        self.producer_id_manager: ProducerIdManager | None = None
         self.group_coordinator: Any = None
         self.replication: Any = None
         self.topic_configs: dict[str, dict[str, str]] = {}
@@ -236,6 +239,7 @@ class KafkaServer:
         self.replication = start_replication(self)
         self.shutdown_hooks.append(self.replication.shutdown)
         self.group_coordinator = self._make_group_coordinator()
+        self.producer_id_manager = ProducerIdManager(self.broker_id, self.zk_client)
         self._register_handlers()
         await self.socket_server.start()
         self.advertised_endpoints = self._advertised_endpoints()
