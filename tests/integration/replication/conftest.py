@@ -1,17 +1,19 @@
 """Replication tests: a numbered acks=all workload (confluent-kafka) and its durability check.
 
-`SequenceWorkload` writes ``"<partition>:<seq>"`` values to every partition of a topic with a
-confluent-kafka producer (acks=all, no retries: every value is sent at most once, so a value
-found twice can only come from the brokers). `verify()` reads every partition back and
-checks Kafka's durability promise: every acknowledged record is present at the offset it was
-acknowledged with, acknowledged records keep their per-partition order (sequence numbers
-strictly increase with the offset) and no acknowledged record appears again at another offset.
+`SequenceWorkload` writes ``"<partition>:<seq>"`` values to every partition of a topic with an
+idempotent confluent-kafka producer (acks=all; librdkafka retries as idempotence requires).
+`verify()` reads every partition back and checks Kafka's durability promise: every
+acknowledged record is present at the offset it was acknowledged with, acknowledged records
+keep their per-partition order (sequence numbers strictly increase with the offset) and no
+value appears at two offsets.
 
-One kind of repetition is the client's: when a leader loses leadership while an acks=all
-write waits, the answer is NOT_LEADER_OR_FOLLOWER although the records are in the log (Kafka's
-DelayedProduce answers the same), and librdkafka re-sends them without counting a retry. Such
-earlier, never acknowledged copies are counted as ``client-resent`` and allowed; only an
-idempotent producer avoids them.
+Without idempotence a value could legitimately appear twice: when a leader loses leadership
+while an acks=all write waits, the answer is NOT_LEADER_OR_FOLLOWER although the records are
+in the log (Kafka's DelayedProduce answers the same), and librdkafka re-queues them without
+counting a retry (rdkafka_request.c, rd_kafka_handle_Produce_error: leader-change errors
+carry RD_KAFKA_ERR_ACTION_REFRESH, which clears incr_retry). With idempotence the new leader
+knows the batch from replication and answers the re-send with the original offset, so any
+value found twice is a broker bug and fails the check.
 """
 from __future__ import annotations
 
@@ -54,8 +56,8 @@ class SequenceWorkload:
         self._next = [0] * partitions
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        conf = {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": False,
-                "message.send.max.retries": 0, "linger.ms": 5, "request.timeout.ms": 15000,
+        conf = {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+                "linger.ms": 5, "request.timeout.ms": 15000,
                 "message.timeout.ms": 30000, "topic.metadata.refresh.interval.ms": 1000,
                 "max.in.flight.requests.per.connection": 5}
         conf.update(extra or {})
@@ -128,12 +130,10 @@ class Verification:
     duplicates: int
     reordered: int
     misplaced: int
-    retried: int = 0      # records with earlier unacknowledged copies (client re-sends), allowed
 
     def line(self, case: str) -> str:
         return (f"[{case}] acknowledged={self.acknowledged} found={self.found} lost={self.lost} "
-                f"duplicates={self.duplicates} reordered={self.reordered} misplaced={self.misplaced} "
-                f"client-resent={self.retried}")
+                f"duplicates={self.duplicates} reordered={self.reordered} misplaced={self.misplaced}")
 
 
 def read_partition(bootstrap: str, topic: str, partition: int, end_offset: int,
@@ -189,7 +189,7 @@ def verify(bootstrap: str, topic: str, partitions: int, result: WorkloadResult, 
         if time.monotonic() > deadline:
             raise AssertionError(f"[{case}] high watermarks {hws} never reached the acknowledged offsets {need}")
         time.sleep(0.2)
-    acknowledged = found = lost = duplicates = reordered = misplaced = retried = 0
+    acknowledged = found = lost = duplicates = reordered = misplaced = 0
     details: list[str] = []
     for p in range(partitions):
         records = read_partition(bootstrap, topic, p, hws[p])
@@ -204,16 +204,9 @@ def verify(bootstrap: str, topic: str, partitions: int, result: WorkloadResult, 
             assert int(vp) == p, f"{value} found in partition {p}"
             offsets_of.setdefault(int(vs), []).append(offset)
         for seq, offsets in offsets_of.items():
-            if len(offsets) == 1:
-                continue
-            ack = acked.get(seq)
-            if ack is None or ack == max(offsets):
-                # Earlier copies were never acknowledged: the client re-sent after an error such as
-                # NOT_LEADER_OR_FOLLOWER (librdkafka does so even with retries=0; Kafka answers the same).
-                retried += 1
-            else:
+            if len(offsets) > 1:     # idempotent producer: any second copy is the brokers' fault
                 duplicates += 1
-                details.append(f"p{p} seq {seq} acknowledged at {ack} but also found at {offsets}")
+                details.append(f"p{p} seq {seq} (acknowledged at {acked.get(seq)}) found at offsets {offsets}")
         prev = -1
         for offset, seq in sorted((ack, seq) for seq, ack in acked.items()):
             if seq <= prev:
@@ -231,7 +224,7 @@ def verify(bootstrap: str, topic: str, partitions: int, result: WorkloadResult, 
                 if offset not in got:
                     misplaced += 1
                     details.append(f"p{p} seq {seq} acknowledged at offset {offset}, found at {got}")
-    v = Verification(acknowledged, found, lost, duplicates, reordered, misplaced, retried)
+    v = Verification(acknowledged, found, lost, duplicates, reordered, misplaced)
     print(v.line(case))
     for d in details[:20]:
         print("   ", d)
