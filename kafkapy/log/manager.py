@@ -39,6 +39,7 @@ from .errors import CheckpointError, KafkaStorageError
 from .local_log import DELETE_DIR_SUFFIX, FUTURE_DIR_SUFFIX, log_delete_dir_name, log_dir_name, \
     parse_topic_partition_name
 from .log import Log
+from .producer_state import DEFAULT_PRODUCER_ID_EXPIRATION_MS
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ class LogManager:
                  topic_config: Callable[[str], LogConfig] | None = None, broker_id: int = 0,
                  cluster_id: str | None = None, clock_ms: Callable[[], int] | None = None,
                  cleaner_enabled: bool = True, file_delete_delay_ms: int = 60000,
-                 sync_checkpoints: bool = True) -> None:
+                 sync_checkpoints: bool = True,
+                 producer_id_expiration_ms: int = DEFAULT_PRODUCER_ID_EXPIRATION_MS) -> None:
         if not log_dirs:
             raise ValueError("log.dirs is empty")
         self.log_dirs = [os.path.abspath(d) for d in log_dirs]
@@ -96,6 +98,7 @@ class LogManager:
         self.cleaner_enabled = cleaner_enabled
         self.file_delete_delay_ms = file_delete_delay_ms
         self._sync = sync_checkpoints
+        self.producer_id_expiration_ms = producer_id_expiration_ms
         self._logs: dict[TopicPartition, Log] = {}
         self._dir_of: dict[TopicPartition, str] = {}
         self._locks: dict[str, int] = {}
@@ -179,7 +182,7 @@ class LogManager:
         return Log(task.dir_path, task.config, log_start_offset=task.log_start_offset,
                    recovery_point=task.recovery_point, had_clean_shutdown=task.had_clean_shutdown,
                    high_watermark=task.high_watermark, clock_ms=self._clock_ms, topic_partition=task.tp,
-                   sync_checkpoints=self._sync)
+                   sync_checkpoints=self._sync, producer_id_expiration_ms=self.producer_id_expiration_ms)
 
     def _apply_loaded(self, loaded: list[Log]) -> None:
         for lg in loaded:
@@ -233,7 +236,7 @@ class LogManager:
         d = self._next_log_dir()
         path = os.path.join(d, log_dir_name(tp))
         lg = Log(path, config or self.config_for(tp.topic), clock_ms=self._clock_ms, topic_partition=tp,
-                 sync_checkpoints=self._sync)
+                 sync_checkpoints=self._sync, producer_id_expiration_ms=self.producer_id_expiration_ms)
         self._logs[tp] = lg
         self._dir_of[tp] = d
         log.info("Created log for partition %s in %s", tp, path)
@@ -286,6 +289,7 @@ class LogManager:
             if self.cleaner is not None and self.cleaner.in_progress(lg.topic_partition):
                 continue
             total += lg.delete_old_segments(now)
+            lg.remove_expired_producers(now)      # producer.id.expiration.ms, checked with retention
         return total
 
     def delete_pending_files(self, now_ms: int | None = None) -> int:
