@@ -34,10 +34,14 @@ from .producer_state import (
 from .segment import FetchDataInfo, LogOffsetMetadata, LogSegment
 from .validator import COMPRESSION_CODECS, LogAppendInfo, analyze_follower_records, validate_and_assign_offsets
 
-_UNPACK_V2_HEADER = struct.Struct(">qiibIhiqqqhii").unpack_from
+# base offset, length, magic, crc, attributes, last offset delta, max timestamp, producer id,
+# record count (partition leader epoch, first timestamp, producer epoch and base sequence skipped;
+# batches with a producer id take the general path, which checks the producer state)
+_UNPACK_V2_FIELDS = struct.Struct(">qi4xbIhi8xqq6xi").unpack_from
 _PACK_PATCH = struct.Struct(">qii").pack_into  # base_offset, batch_length (unchanged), partition_leader_epoch
 _INT32_MAX = 0x7FFFFFFF
 _new_tuple = tuple.__new__
+_crc32c = crc32c
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +193,9 @@ class Log:
         self.config = config
         self.local.update_config(config)
         self._compute_fast_path()
+        active = self.local.segments.last
+        if active is not None:
+            active.disarm_fast_append()   # segment.bytes / segment.ms may have changed
 
     def update_high_watermark(self, hw: int) -> int:
         """Set the high watermark (clamped to [log start offset, log end offset]); returns it."""
@@ -221,57 +228,44 @@ class Log:
         self._fast_path = (c.record_version == 2 and not c.log_append_time and not c.compact
                            and c.message_timestamp_difference_max_ms >= LONG_MAX)
         self._fast_codec = -1 if c.compression_type == "producer" else COMPRESSION_CODECS[c.compression_type]
+        # codec values (attributes & 7) a batch may carry on the fast path, control bit (0x20) clear
+        codecs = range(5) if self._fast_codec < 0 else (self._fast_codec,)
+        self._fast_attrs = frozenset(codecs)
+        self._fast_attrs_no_zstd = frozenset(x for x in codecs if x != 4)
         self._fast_max_size = min(c.max_message_bytes, c.segment_bytes)
-        self._fast_segment_bytes = c.segment_bytes
-        self._fast_segment_ms = c.segment_ms
-
-    def _try_fast_append(self, records, leader_epoch: int, allow_zstd: bool) -> LogAppendInfo | None:
-        """The common produce: one v2 batch stored as it came. Header checks, CRC-32C, two patched
-        fields, one write. Anything unusual returns None and takes the general path."""
-        view = records if records.__class__ is memoryview else memoryview(records)
-        n = len(view)
-        if n < 61 or n > self._fast_max_size or view.readonly:
-            return None
-        (base, length, _, magic, crc, attrs, lod, _, max_ts, pid, _, _, count) = _UNPACK_V2_HEADER(view, 0)
-        codec = attrs & 7
-        if (magic != 2 or length + 12 != n or base or count <= 0 or lod + 1 != count or attrs & 0x20
-                or pid >= 0 or codec > 4 or (codec == 4 and not allow_zstd)
-                or (self._fast_codec >= 0 and codec != self._fast_codec)):
-            return None
-        if crc32c(view[21:]) != crc:
-            return None
-        local = self.local
-        first = local.log_end_offset
-        last = first + lod
-        seg = local.segments.last
-        # roll checks (LogSegment.should_roll), flattened for the common case
-        size = seg.size
-        if size > self._fast_segment_bytes - n or seg.offset_index.entries >= seg.offset_index.max_entries \
-                or seg.time_index.entries >= seg.time_index.max_entries - 1 \
-                or last - seg.base_offset > _INT32_MAX or (size and seg.rolling_based_timestamp is None) \
-                or (size and seg.rolling_based_timestamp is not None
-                    and (max_ts - seg.rolling_based_timestamp if seg.rolling_based_timestamp >= 0
-                         else self._clock_ms() - seg.created_ms) > self._fast_segment_ms - seg.rolling_jitter_ms):
-            if seg.should_roll(self.config.segment_bytes, self.config.segment_ms, n, max_ts, last,
-                               self._clock_ms()):
-                seg = local.roll(first)
-        _PACK_PATCH(view, 0, first, length, leader_epoch)
-        if leader_epoch > self.leader_epoch_cache.latest_epoch:
-            self.leader_epoch_cache.assign(leader_epoch, first)
-        seg.append(last, max_ts, last, view)
-        local.log_end_offset = last + 1
-        # tuple.__new__ skips the NamedTuple's Python-level constructor (same value, less time)
-        return _new_tuple(LogAppendInfo, (first, last, max_ts, last, NO_TIMESTAMP, self._log_start_offset, count,
-                                          n, 1, codec, codec, True, leader_epoch,
-                                          ((leader_epoch, first),) if leader_epoch >= 0 else ()))
 
     def append_as_leader(self, records, leader_epoch: int, *, require_single_v2_batch: bool = False,
                          allow_zstd: bool = True, from_client: bool = True) -> LogAppendInfo:
         """Validate ``records`` (a writable buffer, patched in place), assign offsets and append."""
         if self._fast_path and from_client:
-            info = self._try_fast_append(records, leader_epoch, allow_zstd)
-            if info is not None:
-                return info
+            # The common produce, inline: one v2 batch stored as it came. Header checks, CRC-32C, two
+            # patched fields, one write. Anything unusual falls through to the general path below.
+            view = records if records.__class__ is memoryview else memoryview(records)
+            n = len(view)
+            if 61 <= n <= self._fast_max_size and not view.readonly:
+                base, length, magic, crc, attrs, lod, max_ts, pid, count = _UNPACK_V2_FIELDS(view, 0)
+                # attrs & 0x27: codec and control bit; the allowed values are precomputed per config
+                if (not base and length + 12 == n and magic == 2 and 0 < count == lod + 1
+                        and (attrs & 0x27) in (self._fast_attrs if allow_zstd else self._fast_attrs_no_zstd)
+                        and pid < 0 and _crc32c(view[21:]) == crc):
+                    local = self.local
+                    first = local.log_end_offset
+                    last = first + lod
+                    seg = local.segments.last
+                    _PACK_PATCH(view, 0, first, length, leader_epoch)
+                    if leader_epoch > self.leader_epoch_cache.latest_epoch:
+                        self.leader_epoch_cache.assign(leader_epoch, first)
+                    if seg.size + n <= seg.fast_limit_size and last <= seg.fast_limit_offset \
+                            and max_ts <= seg.fast_limit_timestamp:
+                        seg.append_armed(last, max_ts, view, n)
+                    else:
+                        self._append_and_arm(seg, view, n, first, last, max_ts)
+                    local.log_end_offset = last + 1
+                    codec = attrs & 7
+                    # tuple.__new__ skips the NamedTuple's Python-level constructor (same value, less time)
+                    return _new_tuple(LogAppendInfo, (
+                        first, last, max_ts, last, NO_TIMESTAMP, self._log_start_offset, count, n, 1, codec,
+                        codec, True, leader_epoch, ((leader_epoch, first),) if leader_epoch >= 0 else ()))
         now = self._clock_ms()
         pending: list[tuple[int, int, int, int, int]] = []
 
@@ -289,6 +283,15 @@ class Log:
         if pending:
             self._update_producers_after_leader_append(pending, info)
         return info
+
+    def _append_and_arm(self, seg: LogSegment, view: memoryview, n: int, first: int, last: int,
+                        max_ts: int) -> None:
+        """The fast path outside the limits armed by the last roll decision: decide again, append, re-arm."""
+        c = self.config
+        if seg.should_roll(c.segment_bytes, c.segment_ms, n, max_ts, last, self._clock_ms()):
+            seg = self.local.roll(first)
+        seg.append(last, max_ts, last, view)
+        seg.arm_fast_append(c.segment_bytes, c.segment_ms)
 
     # -- producer state (idempotent producers) ------------------------------------------------
     def _check_producer_batches(self, batches, from_client: bool,

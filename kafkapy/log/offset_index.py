@@ -90,6 +90,13 @@ class OffsetIndex(AbstractIndex):
         self.entries = entries + 1
         self._last_offset = offset
 
+    def append_unchecked(self, offset: int, position: int) -> None:
+        """`append` for a caller that guarantees order, room and range (the armed fast path)."""
+        entries = self.entries
+        _PACK_ENTRY(self._mm, entries * 8, offset - self.base_offset, position)
+        self.entries = entries + 1
+        self._last_offset = offset
+
     def _floor_slot(self, target: int, field: int) -> int:
         """Slot of the last entry whose field (0: relative offset, 4: position) is <= target, or -1.
 

@@ -42,6 +42,8 @@ _INT32 = struct.Struct(">i")
 _INT64 = struct.Struct(">q")
 _HEADER_READ = 8192       # bytes read at once when walking entry headers
 _MAX_HEADER = 61          # enough for every field the walk needs in any magic
+_PACK_OFFSET_ENTRY = struct.Struct(">ii").pack_into    # .index entry: relative offset, position
+_PACK_TIME_ENTRY = struct.Struct(">qi").pack_into      # .timeindex entry: timestamp, relative offset
 
 
 def filename_prefix_from_offset(offset: int) -> str:
@@ -181,7 +183,8 @@ class LogSegment:
     __slots__ = ("dir_path", "base_offset", "index_interval_bytes", "max_index_size", "rolling_jitter_ms",
                  "preallocate", "log_path", "fd", "size", "offset_index", "time_index",
                  "bytes_since_last_index_entry", "max_timestamp_so_far", "offset_of_max_timestamp_so_far",
-                 "created_ms", "rolling_based_timestamp", "closed")
+                 "created_ms", "rolling_based_timestamp", "closed",
+                 "fast_limit_size", "fast_limit_offset", "fast_limit_timestamp")
 
     def __init__(self, dir_path: str, base_offset: int, index_interval_bytes: int = 4096,
                  max_index_size: int = 10 * 1024 * 1024, rolling_jitter_ms: int = 0,
@@ -209,6 +212,7 @@ class LogSegment:
         self.created_ms = int(time.time() * 1000) if now_ms is None else now_ms
         self.rolling_based_timestamp: int | None = None
         self.closed = False
+        self.disarm_fast_append()
 
     # -- properties -----------------------------------------------------------------
     @property
@@ -259,6 +263,67 @@ class LogSegment:
             self.time_index.maybe_append(self.max_timestamp_so_far, self.offset_of_max_timestamp_so_far)
             self.bytes_since_last_index_entry = 0
         self.bytes_since_last_index_entry += n
+
+    # -- the produce fast path ------------------------------------------------------------
+    # A roll decision (should_roll) costs more than the rest of an append. After one that says
+    # "no roll", `arm_fast_append` turns the conditions into three limits that stay valid for the
+    # appends that follow: the size the segment may reach (segment.bytes, and the index entries
+    # left: an entry is added at most once per index.interval.bytes appended, so the free index
+    # slots bound the bytes that can follow), the largest offset a relative offset can hold, and
+    # the largest timestamp before segment.ms (from the first batch) is reached. An append whose
+    # end stays within all three needs no roll check and no per-index bound check. Whatever else
+    # changes the segment (truncation, index resizes, turning inactive, closing) disarms it.
+    def disarm_fast_append(self) -> None:
+        self.fast_limit_size = -1
+        self.fast_limit_offset = -1
+        self.fast_limit_timestamp = -1
+
+    def arm_fast_append(self, segment_bytes: int, segment_ms: int) -> None:
+        t = self.rolling_based_timestamp
+        if self.size == 0 or t is None or t < 0 or self.closed:
+            self.disarm_fast_append()   # the time rule needs the first batch's timestamp
+            return
+        oi = self.offset_index
+        ti = self.time_index
+        room = min(oi.max_entries - oi.entries, ti.max_entries - 1 - ti.entries) - 1
+        if room <= 0:
+            self.disarm_fast_append()
+            return
+        by_index = self.size + (room - 1) * (self.index_interval_bytes + 1)
+        self.fast_limit_size = min(segment_bytes, by_index)
+        self.fast_limit_offset = self.base_offset + _INT32_MAX
+        self.fast_limit_timestamp = t + segment_ms - self.rolling_jitter_ms
+
+    def append_armed(self, largest_offset: int, largest_timestamp: int, records, n: int) -> None:
+        """`append` of one entry ending at ``largest_offset`` within the armed limits (no checks)."""
+        position = self.size
+        written = os.pwrite(self.fd, records, position)
+        while written < n:  # rare: short write
+            written += os.pwrite(self.fd, memoryview(records)[written:], position + written)
+        self.size = position + n
+        if largest_timestamp > self.max_timestamp_so_far:
+            self.max_timestamp_so_far = largest_timestamp
+            self.offset_of_max_timestamp_so_far = largest_offset
+        if self.bytes_since_last_index_entry > self.index_interval_bytes:
+            # the index entries, written in place: order, room and range hold by the armed limits
+            base = self.base_offset
+            oi = self.offset_index
+            e = oi.entries
+            _PACK_OFFSET_ENTRY(oi._mm, e * 8, largest_offset - base, position)
+            oi.entries = e + 1
+            oi._last_offset = largest_offset
+            ti = self.time_index
+            ts = self.max_timestamp_so_far
+            if ts > ti._last_ts:
+                e = ti.entries
+                off = self.offset_of_max_timestamp_so_far
+                _PACK_TIME_ENTRY(ti._mm, e * 12, ts, off - base)
+                ti.entries = e + 1
+                ti._last_ts = ts
+                ti._last_off = off
+            self.bytes_since_last_index_entry = n
+        else:
+            self.bytes_since_last_index_entry += n
 
     # -- offset translation and reads ---------------------------------------------------
     def headers(self, start_position: int = 0, end_position: int | None = None) -> Iterator[EntryHeader]:
@@ -363,6 +428,7 @@ class LogSegment:
 
     def on_become_inactive_segment(self) -> None:
         """Write the final time-index entry and trim files to their real size (on roll)."""
+        self.disarm_fast_append()
         if self.max_timestamp_so_far >= 0:
             self.time_index.maybe_append(self.max_timestamp_so_far, self.offset_of_max_timestamp_so_far,
                                          skip_full_check=True)
@@ -372,6 +438,7 @@ class LogSegment:
             os.ftruncate(self.fd, self.size)
 
     def resize_indexes(self, size: int) -> None:
+        self.disarm_fast_append()
         self.offset_index.resize(size)
         self.time_index.resize(size)
 
@@ -505,6 +572,7 @@ class LogSegment:
 
     def truncate_to(self, offset: int) -> int:
         """Drop every entry whose last offset is >= ``offset``; returns the bytes removed."""
+        self.disarm_fast_append()
         mapping = self.translate_offset(offset, self.offset_index.lookup(offset).position)
         self.offset_index.truncate_to(offset)
         self.time_index.truncate_to(offset)
@@ -543,6 +611,7 @@ class LogSegment:
         """Write the final time-index entry, trim the indexes and close every file."""
         if self.closed:
             return
+        self.disarm_fast_append()
         if self.max_timestamp_so_far >= 0:
             self.time_index.maybe_append(self.max_timestamp_so_far, self.offset_of_max_timestamp_so_far,
                                          skip_full_check=True)

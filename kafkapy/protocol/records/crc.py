@@ -25,6 +25,6 @@ def crc32(data, value: int = 0) -> int:
     return zlib.crc32(data, value) & 0xFFFFFFFF
 
 
-def crc32c(data, value: int = 0) -> int:
-    """CRC-32C (Castagnoli) of ``data``, continuing from ``value``."""
-    return _crc32c(data, value)
+# CRC-32C (Castagnoli) of ``data``, continuing from ``value``: crc32c(data, value=0) -> int.
+# The package's function itself, without a Python wrapper: the produce path calls it once per batch.
+crc32c = _crc32c
