@@ -43,24 +43,7 @@ for _ in $(seq 1 150); do
 done
 zk_ready || { echo "ZooKeeper did not become ready on 127.0.0.1:2181 (log: .run/zookeeper.out)"; exit 1; }
 echo "ZooKeeper is up on 127.0.0.1:2181 (log: .run/zookeeper.out). Starting the broker; Ctrl-C stops both."
-# The sample listener is localhost:9092, and the broker binds every address localhost resolves to.
-# Where /etc/hosts names ::1 localhost but IPv6 is off (containers, some VMs), that bind fails:
-# listen on 127.0.0.1 only there.
-listen=()
-if [ $# -eq 0 ] && ! python3 - <<'PY' 2>/dev/null
-import socket, sys
-for family, kind, proto, _, address in socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM):
-    with socket.socket(family, kind, proto) as s:
-        try:
-            s.bind((address[0], 0) + tuple(address[2:]))
-        except OSError:
-            sys.exit(1)
-PY
-then
-  echo "localhost names an address this machine cannot bind (IPv6 off?): listening on 127.0.0.1:9092 only."
-  listen=(--override listeners=PLAINTEXT://127.0.0.1:9092)
-fi
-bin/kafka-server-start.sh config/server.properties "${listen[@]}" "$@" &
+bin/kafka-server-start.sh config/server.properties "$@" &
 broker_pid=$!
 trap 'kill -TERM "$broker_pid" 2>/dev/null' INT TERM
 rc=0

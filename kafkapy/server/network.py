@@ -831,6 +831,27 @@ class Connection(asyncio.BufferedProtocol):
         self._schedule_idle_check(max_idle - idle_for if idle_for < max_idle else max_idle)
 
 
+
+async def bind_address(loop: asyncio.AbstractEventLoop, host: str, port: int) -> str | None:
+    """The one address a listener binds, as Kafka's acceptor does: none given (or 0.0.0.0 / ::) means
+    every interface; a name means the first address it resolves to, IPv4 first (Java's default).
+
+    Binding every address of a name instead would fail where a name lists an address the machine
+    cannot use (``localhost`` -> ``::1`` with IPv6 off).
+    """
+    if not host:
+        return None
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+        return host            # already an address
+    except OSError:
+        pass
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if not infos:
+        raise OSError(errno.EADDRNOTAVAIL, f"{host} resolves to no address")
+    v4 = [info for info in infos if info[0] == socket.AF_INET]
+    return str((v4 or infos)[0][4][0])
+
 class SocketServer:
     """Listeners of one broker and the connections they accepted."""
 
@@ -859,8 +880,9 @@ class SocketServer:
             raise ValueError(f"duplicate listener names in {names}")
         for lsn in self.listeners:
             try:
+                address = await bind_address(loop, lsn.host, lsn.port)
                 server = await loop.create_server(
-                    functools.partial(Connection, self, lsn), lsn.host or None, lsn.port,
+                    functools.partial(Connection, self, lsn), address, lsn.port,
                     reuse_address=True, backlog=self.config.socket_listen_backlog_size)
             except OSError as exc:
                 for started in self._servers.values():
