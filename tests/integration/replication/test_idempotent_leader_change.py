@@ -138,3 +138,74 @@ def test_aiokafka_idempotent_producer_through_a_leader_change(cluster: LocalClus
 
     acked = asyncio.run(asyncio.wait_for(go(), 240))
     check_exactly_once(cluster, topic, acked)
+
+
+# -- a crafted re-send to the new leader ---------------------------------------------------------
+def test_new_leader_answers_a_resent_batch_with_its_original_offset(cluster: LocalCluster) -> None:
+    """The batch reached the followers through replication; the client re-sends it to the new leader."""
+    from kafkapy.clients.net import BrokerConnection
+    from kafkapy.protocol.api_keys import ApiKey
+    from kafkapy.protocol.messages.init_producer_id import API as INIT_API
+    from kafkapy.protocol.messages.list_offsets import API as LIST_OFFSETS_API
+    from kafkapy.protocol.messages.produce import API as PRODUCE_API
+    from kafkapy.protocol.records import SimpleRecord, build_batch
+
+    topic = prepare(cluster)
+    TopicData = PRODUCE_API.request.struct("topic_data")
+    PartitionData = PRODUCE_API.request.struct("topic_data", "partition_data")
+    LT = LIST_OFFSETS_API.request.struct("topics")
+    LP = LIST_OFFSETS_API.request.struct("topics", "partitions")
+
+    def batch(pid: int, seq: int, n: int) -> bytes:
+        return build_batch([SimpleRecord(None, b"r%d" % (seq + i), timestamp=1_700_000_000_000) for i in range(n)],
+                           producer_id=pid, producer_epoch=0, base_sequence=seq)
+
+    async def connect(broker_id: int) -> BrokerConnection:
+        host, port = cluster.broker(broker_id).bootstrap.rsplit(":", 1)
+        return await BrokerConnection.connect(host, int(port), client_id="resend-test", timeout_ms=10000)
+
+    async def produce(conn: BrokerConnection, records: bytes) -> tuple[int, int]:
+        resp = await conn.send(ApiKey.PRODUCE, PRODUCE_API.request(
+            transactional_id=None, acks=-1, timeout_ms=15000,
+            topic_data=[TopicData(name=topic, partition_data=[PartitionData(index=0, records=records)])]), version=8)
+        p = resp.responses[0].partition_responses[0]
+        return p.error_code, p.base_offset
+
+    async def end_offset(conn: BrokerConnection) -> int:
+        resp = await conn.send(ApiKey.LIST_OFFSETS, LIST_OFFSETS_API.request(
+            replica_id=-1, isolation_level=0, topics=[LT(name=topic, partitions=[LP(
+                partition_index=0, current_leader_epoch=-1, timestamp=-1, max_num_offsets=1)])]), version=2)
+        return resp.topics[0].partitions[0].offset
+
+    async def before() -> tuple[int, list[tuple[int, int]]]:
+        conn = await connect(cluster.leader(topic, 0))
+        try:
+            pid = (await conn.send(ApiKey.INIT_PRODUCER_ID, INIT_API.request(
+                transactional_id=None, transaction_timeout_ms=60000), version=1)).producer_id
+            answers = [await produce(conn, batch(pid, seq, 4)) for seq in range(0, 24, 4)]
+            return pid, answers
+        finally:
+            await conn.close()
+
+    pid, answers = asyncio.run(asyncio.wait_for(before(), 60))
+    assert answers == [(0, o) for o in range(0, 24, 4)]
+    old = cluster.leader(topic, 0)
+    cluster.stop(old)                        # controlled shutdown: leadership moves to an in-sync follower
+    cluster.wait_for(lambda: cluster.leader(topic, 0) not in (old, -1, None), 60, "a new leader")
+    new = cluster.leader(topic, 0)
+
+    async def after() -> None:
+        conn = await connect(new)
+        try:
+            assert await end_offset(conn) == 24
+            for seq in (20, 16, 8):          # the last five batches are retained; 8 is the oldest of them
+                assert await produce(conn, batch(pid, seq, 4)) == (0, seq)
+            assert await end_offset(conn) == 24
+            assert await produce(conn, batch(pid, 24, 2)) == (0, 24)
+            code, _ = await produce(conn, batch(pid, 30, 1))
+            assert code == 45                # OUT_OF_ORDER_SEQUENCE_NUMBER
+        finally:
+            await conn.close()
+
+    asyncio.run(asyncio.wait_for(after(), 60))
+    cluster.start_broker(old)
