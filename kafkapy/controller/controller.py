@@ -83,6 +83,10 @@ class KafkaController:
         self.tasks = tasks
         self.broker_epoch_provider = broker_epoch_provider
         if controller_zk is None:
+            # zookeeper.max.in.flight.requests bounds what the shared session hands to kazoo at once.
+            max_in_flight = getattr(config, "zookeeper_max_in_flight_requests", None)
+            if max_in_flight is not None and hasattr(zk, "max_in_flight_requests"):
+                zk.max_in_flight_requests = int(max_in_flight)
             controller_zk = KafkaZkControllerAdapter(zk)
         self.zk: ControllerZk = controller_zk
         if channel is None:
@@ -301,7 +305,16 @@ class KafkaController:
                 attempt += 1
                 if attempt == 1 or attempt % 20 == 0:
                     self.log.warning("ZooKeeper connection lost while processing %s (%s); retrying", event.name, e)
-                await asyncio.sleep(ZK_RETRY_BACKOFF_MS / 1000)
+                await self._await_zk_reconnection()
+
+    async def _await_zk_reconnection(self) -> None:
+        """Wait until ZooKeeper is connected again with the same session; SessionExpiredError when
+        the session is gone. Without a way to wait (test doubles), back off briefly."""
+        wait = getattr(self.zk, "wait_connected", None)
+        if wait is None:
+            await asyncio.sleep(ZK_RETRY_BACKOFF_MS / 1000)
+            return
+        await wait()
 
     def preempt(self, event: ev.ControllerEvent) -> None:
         if isinstance(event, _Awaited):
@@ -437,7 +450,10 @@ class KafkaController:
             self.active_controller_id = self.broker_id
             self.log.info("%d successfully elected as the controller. Epoch incremented to %d and epoch zk "
                           "version is now %d", self.broker_id, epoch, epoch_zk_version)
-            await self._on_controller_failover()
+            await self._failover_until_done()
+        except (SessionExpiredError, ZkClientClosedError):
+            # The session is gone: Expire / RegisterBrokerAndReelect resign and elect again.
+            raise
         except ControllerMovedError:
             await self._maybe_resign()
             if self.active_controller_id != -1:
@@ -468,6 +484,40 @@ class KafkaController:
             self.log.warning("Controller has already moved when trying to trigger controller movement")
 
     # ================================================================ failover / resignation
+    async def _failover_until_done(self) -> None:
+        """Run the failover; when the ZooKeeper connection drops under it (session alive), wait
+        for the reconnection, forget the half-built state and run it again from ZooKeeper (the only
+        source of truth), keeping the epoch just won. Only a lost epoch or session stops it."""
+        attempt = 0
+        while True:
+            try:
+                await self._on_controller_failover()
+                return
+            except (ConnectionLossError, ZkTimeoutError) as e:
+                if self._session_lost or self._closing:
+                    raise
+                attempt += 1
+                self.log.warning("ZooKeeper connection lost during the controller failover (%s); retrying it "
+                                 "after the reconnection (attempt %d)", e, attempt)
+                await self._await_zk_reconnection()
+                self._reset_for_failover_retry()
+
+    def _reset_for_failover_retry(self) -> None:
+        """Local part of a resignation: everything the failover builds, but not the epoch."""
+        epoch, epoch_zk_version = self.context.epoch, self.context.epoch_zk_version
+        if self._rebalance_timer is not None:
+            self._rebalance_timer.cancel()
+            self._rebalance_timer = None
+        self.topic_deletion_manager.reset()
+        self.replica_state_machine.shutdown()
+        self.partition_state_machine.shutdown()
+        for broker_id in list(self.context.live_brokers):
+            self.channel.remove_broker(broker_id)
+        self.batch.clear()
+        self._zk_reassignments.clear()
+        self.context.reset()
+        self.context.epoch, self.context.epoch_zk_version = epoch, epoch_zk_version
+
     async def _on_controller_failover(self) -> None:
         zk, ctx = self.zk, self.context
         self.log.info("Setting up feature ZNode")

@@ -17,7 +17,7 @@ from kafkapy.common.types import LeaderAndIsr, TopicPartition
 from kafkapy.controller import election
 from kafkapy.controller.channel_manager import ControllerBrokerRequestBatch, tp_key
 from kafkapy.controller.context import VALID_PREVIOUS_PARTITION_STATES, ControllerContext, PartitionState
-from kafkapy.controller.zk_verbs import ControllerZk
+from kafkapy.controller.zk_verbs import ControllerZk, read_partition_states
 
 __all__ = ["ElectionStrategy", "PartitionLeaderElectionStrategy", "PartitionStateMachine",
            "StateChangeFailedError", "topic_unclean_enabled"]
@@ -218,8 +218,10 @@ class PartitionStateMachine:
                                           strategy: PartitionLeaderElectionStrategy) -> ElectionResults:
         results: ElectionResults = {}
         remaining = list(partitions)
+        fresh = False
         while remaining:
-            finished, remaining = await self._do_elect_leader_for_partitions(remaining, strategy)
+            finished, remaining = await self._do_elect_leader_for_partitions(remaining, strategy, fresh)
+            fresh = True
             for tp, outcome in finished.items():
                 if isinstance(outcome, Exception):
                     state_change_log.error("%sController %d epoch %d failed to change state for partition %s "
@@ -229,10 +231,10 @@ class PartitionStateMachine:
         return results
 
     async def _do_elect_leader_for_partitions(self, partitions: list[TopicPartition],
-                                              strategy: PartitionLeaderElectionStrategy
+                                              strategy: PartitionLeaderElectionStrategy, fresh: bool = True
                                               ) -> tuple[ElectionResults, list[TopicPartition]]:
         ctx = self.context
-        states = await self.zk.get_partition_states(partitions)
+        states = await read_partition_states(self.zk, ctx, partitions, fresh)
         results: ElectionResults = {}
         valid: dict[TopicPartition, LeaderAndIsr] = {}
         for tp in partitions:

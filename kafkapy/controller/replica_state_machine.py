@@ -17,7 +17,7 @@ from kafkapy.controller.context import (
     VALID_PREVIOUS_REPLICA_STATES, ControllerContext, PartitionReplica, ReplicaState,
 )
 from kafkapy.controller.election import new_leader_and_isr
-from kafkapy.controller.zk_verbs import ControllerZk
+from kafkapy.controller.zk_verbs import ControllerZk, read_partition_states
 
 __all__ = ["ReplicaStateMachine", "remove_replica_from_isr_state"]
 
@@ -186,15 +186,18 @@ class ReplicaStateMachine:
         """Remove `replica_id` from the ISR of `partitions` in ZooKeeper, retrying lost version races."""
         results: dict[TopicPartition, LeaderAndIsr] = {}
         remaining = list(partitions)
+        fresh = False           # first from the cache: the writes are conditional (see read_partition_states)
         while remaining:
-            finished, remaining = await self._do_remove_replicas_from_isr(replica_id, remaining)
+            finished, remaining = await self._do_remove_replicas_from_isr(replica_id, remaining, fresh)
             results.update(finished)
+            fresh = True
         return results
 
-    async def _do_remove_replicas_from_isr(self, replica_id: int, partitions: list[TopicPartition]
+    async def _do_remove_replicas_from_isr(self, replica_id: int, partitions: list[TopicPartition],
+                                           fresh: bool = True
                                            ) -> tuple[dict[TopicPartition, LeaderAndIsr], list[TopicPartition]]:
         ctx = self.context
-        states = await self.zk.get_partition_states(partitions)
+        states = await read_partition_states(self.zk, ctx, partitions, fresh)
         with_replica: dict[TopicPartition, LeaderAndIsr] = {}
         without_replica: dict[TopicPartition, LeaderAndIsr] = {}
         for tp in partitions:
