@@ -40,7 +40,6 @@ import os
 import shutil
 import signal as signals
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -50,7 +49,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kafkapy.common.types import LeaderAndIsr, TopicPartition
-from kafkapy.testing.broker import REPO_ROOT, BrokerProcess, BrokerStartError
+from kafkapy.testing.broker import BrokerProcess, BrokerStartError
 from kafkapy.testing.netns import ClusterNetwork, NetnsUnavailableError, netns_unavailable_reason
 from kafkapy.testing.zookeeper import DEFAULT_JVM_OPTIONS, ZooKeeperEnsemble, ZooKeeperServer
 from kafkapy.zk.admin_zk import AdminZkClient
@@ -73,14 +72,6 @@ class UnsupportedFaultError(RuntimeError):
     """The fault needs a network mode this cluster does not use."""
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signals.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 class ClusterBroker(BrokerProcess):
     """A `BrokerProcess` that may run inside a network namespace (`command_prefix`)."""
 
@@ -89,29 +80,14 @@ class ClusterBroker(BrokerProcess):
         self.command_prefix = list(command_prefix)
         self.paused = False
 
-    def launch(self) -> None:
-        if not self.command_prefix:
-            super().launch()
-            return
-        if self.is_running():
-            raise RuntimeError(f"broker {self.broker_id} is already running (pid {self.pid})")
-        self.write_config()
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        env["LOG_DIR"] = str(self.log_dir)
-        env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env.update(self.env)
-        self._close_console()
-        self._console = open(self.console_path, "ab")
-        self._console.write(f"\n===== start {self.starts + 1} (namespace) =====\n".encode())
-        self._console.flush()
-        self._console_offset = self._console.tell()
+    def command(self) -> list[str]:
         # `ip netns exec` enters the namespace and execs the broker: the pid stays the broker's.
-        self.proc = subprocess.Popen([*self.command_prefix, sys.executable, "-m", "kafkapy.tools.server_start",
-                                      str(self.config_path)],
-                                     stdin=subprocess.DEVNULL, stdout=self._console, stderr=subprocess.STDOUT,
-                                     env=env, cwd=str(self.work_dir), preexec_fn=_die_with_parent)
-        self.starts += 1
+        return [*self.command_prefix, *super().command()]
+
+    def banner(self) -> str:
+        if self.command_prefix:
+            return f"\n===== start {self.starts + 1} (namespace) =====\n"
+        return super().banner()
 
     def signal(self, signum: int) -> None:
         if self.proc is not None and self.proc.poll() is None:

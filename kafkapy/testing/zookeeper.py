@@ -25,25 +25,20 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import copy
 import glob
 import logging
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from kafkapy.testing.process import die_with_parent, forget_at_exit, free_port, kill_at_exit
 from kafkapy.zk import errors as zkerrors
 from kafkapy.zk.client import (CheckOp, CreateOp, DeleteOp, SetDataOp, ZkStat, ZkState, ZkWatchEvent,
                                split_chroot)
@@ -114,13 +109,6 @@ def logging_jvm_options() -> list[str]:
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=info"]
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 def four_letter_word(host: str, port: int, word: str, timeout_s: float = 2.0) -> str:
     """Send a ZooKeeper four-letter word (`srvr`, `ruok`, `mntr`...) and return the answer."""
     with socket.create_connection((host, port), timeout=timeout_s) as sock:
@@ -144,38 +132,6 @@ def server_mode(host: str, port: int, timeout_s: float = 2.0) -> str | None:
         if line.startswith("Mode:"):
             return line.split(":", 1)[1].strip()
     return None
-
-
-_LIVE_SERVERS: "weakref.WeakSet[ZooKeeperServer]" = weakref.WeakSet()
-
-
-def _kill_leftovers() -> None:
-    for server in list(_LIVE_SERVERS):
-        server.kill()
-
-
-atexit.register(_kill_leftovers)
-
-
-def _load_prctl() -> Any:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-# Resolved in the parent: the child must not import anything between fork and exec.
-_PRCTL = _load_prctl()
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: have the kernel SIGKILL the JVM if the Python process dies."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ZooKeeperServer:
@@ -277,11 +233,8 @@ class ZooKeeperServer:
         self._log_file.flush()
         self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log_file,
                                         stderr=subprocess.STDOUT, cwd=self.data_dir,
-                                        # the death signal follows the forking *thread*:
-                                        # only tie the JVM to the main thread
-                                        preexec_fn=_die_with_parent if threading.current_thread()
-                                        is threading.main_thread() else None)
-        _LIVE_SERVERS.add(self)
+                                        preexec_fn=die_with_parent())
+        kill_at_exit(self)
         log.info("started ZooKeeper pid %s on %s:%s (log %s)", self.process.pid, self.host,
                  self.client_port, self.log_path)
 
@@ -348,7 +301,7 @@ class ZooKeeperServer:
         self.wait_ready(timeout_s)
 
     def _close_log(self) -> None:
-        _LIVE_SERVERS.discard(self)
+        forget_at_exit(self)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
