@@ -29,8 +29,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def produce(bootstrap: str, topic: str, n: int, size: int) -> tuple[float, int]:
-    p = Producer({"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 5, "batch.size": 1_000_000,
+def produce(bootstrap: str, topic: str, n: int, size: int, acks: str = "1") -> tuple[float, int]:
+    """confluent-kafka: ``n`` records of ``size`` bytes to partition 0, big batches; (seconds, failed)."""
+    p = Producer({"bootstrap.servers": bootstrap, "acks": acks, "linger.ms": 5, "batch.size": 1_000_000,
                   "batch.num.messages": 100_000, "queue.buffering.max.messages": 1_000_000,
                   "queue.buffering.max.kbytes": 1_048_576, "enable.idempotence": False,
                   "compression.type": "none"})

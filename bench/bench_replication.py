@@ -20,31 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from confluent_kafka import Producer  # noqa: E402
 
+from bench_broker import produce  # noqa: E402  (bench/ is the script's directory)
 from kafkapy.testing.cluster import LocalCluster  # noqa: E402
-
-
-def throughput(bootstrap: str, topic: str, acks: str, n: int, size: int) -> tuple[float, int]:
-    p = Producer({"bootstrap.servers": bootstrap, "acks": acks, "linger.ms": 5, "batch.size": 1_000_000,
-                  "batch.num.messages": 100_000, "queue.buffering.max.messages": 1_000_000,
-                  "queue.buffering.max.kbytes": 1_048_576, "enable.idempotence": False,
-                  "compression.type": "none"})
-    value = b"x" * size
-    errors = [0]
-
-    def cb(err, _msg) -> None:
-        if err is not None:
-            errors[0] += 1
-
-    start = time.perf_counter()
-    for _ in range(n):
-        while True:
-            try:
-                p.produce(topic, value, partition=0, on_delivery=cb)
-                break
-            except BufferError:
-                p.poll(0.001)
-    p.flush(300)
-    return time.perf_counter() - start, errors[0]
 
 
 def latencies(bootstrap: str, topic: str, acks: str, n: int, size: int) -> list[float]:
@@ -79,7 +56,7 @@ def main() -> None:
                 topic = f"bench-acks-{acks}"
                 c.create_topic(topic, 1, 3, {"min.insync.replicas": "2"})
                 c.wait_for(lambda: len(c.isr(topic, 0)) == 3, 60, "a full ISR")
-                secs, errors = throughput(c.bootstrap_servers, topic, acks, args.records, args.size)
+                secs, errors = produce(c.bootstrap_servers, topic, args.records, args.size, acks)
                 mb = args.records * args.size / secs / 1e6
                 lat = latencies(c.bootstrap_servers, topic, acks, args.latency_records, 100)
                 rows.append((acks, mb, args.records / secs, errors, pct(lat, 0.5), pct(lat, 0.99),
