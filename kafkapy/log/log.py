@@ -42,6 +42,7 @@ _PACK_PATCH = struct.Struct(">qii").pack_into  # base_offset, batch_length (unch
 _INT32_MAX = 0x7FFFFFFF
 _new_tuple = tuple.__new__
 _crc32c = crc32c
+_UNPACK_PRODUCER = struct.Struct(">hi").unpack_from   # producer epoch and base sequence, at byte 51
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +267,9 @@ class Log:
                     return _new_tuple(LogAppendInfo, (
                         first, last, max_ts, last, NO_TIMESTAMP, self._log_start_offset, count, n, 1, codec,
                         codec, True, leader_epoch, ((leader_epoch, first),) if leader_epoch >= 0 else ()))
+            info = self._try_fast_idempotent_append(view, leader_epoch, allow_zstd)
+            if info is not None:
+                return info
         now = self._clock_ms()
         pending: list[tuple[int, int, int, int, int]] = []
 
@@ -294,6 +298,45 @@ class Log:
         seg.arm_fast_append(c.segment_bytes, c.segment_ms)
 
     # -- producer state (idempotent producers) ------------------------------------------------
+    def _try_fast_idempotent_append(self, view: memoryview, leader_epoch: int,
+                                    allow_zstd: bool) -> LogAppendInfo | None:
+        """The fast path's twin for one plain batch of an idempotent producer: the same header checks and
+        CRC, then the producer checks (a duplicate answers the original offsets), the same append, and
+        the producer state update. None sends the batch to the general path."""
+        n = len(view)
+        if n < 61 or n > self._fast_max_size or view.readonly:
+            return None
+        base, length, magic, crc, attrs, lod, max_ts, pid, count = _UNPACK_V2_FIELDS(view, 0)
+        # attrs & 0x37: codec, transactional and control bits (only plain codecs are allowed here)
+        if (pid < 0 or base or length + 12 != n or magic != 2 or not 0 < count == lod + 1
+                or (attrs & 0x37) not in (self._fast_attrs if allow_zstd else self._fast_attrs_no_zstd)):
+            return None
+        epoch, bseq = _UNPACK_PRODUCER(view, 51)
+        if bseq < 0 or _crc32c(view[21:]) != crc:
+            return None
+        codec = attrs & 7
+        dup = self.producer_state.check_batch(pid, epoch, bseq, increment_sequence(bseq, lod))
+        if dup is not None:
+            return LogAppendInfo(dup.first_offset, dup.last_offset, dup.timestamp, dup.last_offset, dup.timestamp,
+                                 self._log_start_offset, count, n, 1, codec, codec)
+        local = self.local
+        first = local.log_end_offset
+        last = first + lod
+        seg = local.segments.last
+        _PACK_PATCH(view, 0, first, length, leader_epoch)
+        if leader_epoch > self.leader_epoch_cache.latest_epoch:
+            self.leader_epoch_cache.assign(leader_epoch, first)
+        if seg.size + n <= seg.fast_limit_size and last <= seg.fast_limit_offset \
+                and max_ts <= seg.fast_limit_timestamp:
+            seg.append_armed(last, max_ts, view, n)
+        else:
+            self._append_and_arm(seg, view, n, first, last, max_ts)
+        local.log_end_offset = last + 1
+        self.producer_state.update_leader_batch(pid, epoch, bseq, first, last, max_ts)
+        return _new_tuple(LogAppendInfo, (
+            first, last, max_ts, last, NO_TIMESTAMP, self._log_start_offset, count, n, 1, codec, codec, True,
+            leader_epoch, ((leader_epoch, first),) if leader_epoch >= 0 else ()))
+
     def _check_producer_batches(self, batches, from_client: bool,
                                 pending: list[tuple[int, int, int, int, int]]) -> LogAppendInfo | None:
         """Before offsets are assigned: fence, order and de-duplicate the batches with a producer id.

@@ -29,7 +29,7 @@ import os
 import struct
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from kafkapy.common.errors import InvalidProducerEpochError, OutOfOrderSequenceError
 from kafkapy.common.types import TopicPartition
@@ -94,9 +94,8 @@ def snapshot_offset(name: str) -> int | None:
     return int(stem) if len(stem) == 20 and stem.isdigit() else None
 
 
-@dataclass(frozen=True, slots=True)
-class BatchMetadata:
-    """One retained batch of a producer."""
+class BatchMetadata(NamedTuple):
+    """One retained batch of a producer (a tuple: one is built per idempotent append, on the produce path)."""
 
     last_seq: int
     last_offset: int
@@ -345,6 +344,15 @@ class ProducerStateManager:
                         entry.producer_epoch)
         entry.add_batch(batch.producer_epoch, batch.last_sequence, batch.last_offset,
                         batch.last_offset - batch.first_offset, batch.max_timestamp)
+
+    def update_leader_batch(self, producer_id: int, epoch: int, base_seq: int, first_offset: int, last_offset: int,
+                            max_timestamp: int) -> None:
+        """``update`` for the produce fast path (the batch passed ``check_batch``; no ProducerBatch built)."""
+        entry = self.producers.get(producer_id)
+        if entry is None:
+            entry = self.producers[producer_id] = ProducerStateEntry(producer_id)
+        delta = last_offset - first_offset
+        entry.add_batch(epoch, increment_sequence(base_seq, delta), last_offset, delta, max_timestamp)
 
     def update_all(self, batches: Iterable[ProducerBatch]) -> None:
         for b in batches:

@@ -30,6 +30,9 @@ from kafkapy.protocol.records import SimpleRecord, build_batch, crc32c, iter_bat
 from .helpers import LOG_SETTINGS, FakeClock
 
 SMALL = LogConfig(segment_bytes=1200, index_interval_bytes=200, segment_index_bytes=4096)
+# LogAppendTime keeps appends off the produce fast path: the general path's producer checks
+GENERAL = LogConfig(segment_bytes=1200, index_interval_bytes=200, segment_index_bytes=4096,
+                    message_timestamp_type="LogAppendTime")
 T0 = 1_600_000_000_000
 
 
@@ -109,10 +112,11 @@ op = st.tuples(st.integers(0, 2),                               # producer
                st.integers(0, 6))                               # which retained batch / how far
 
 
+@pytest.mark.parametrize("config", [SMALL, GENERAL], ids=["fast-path", "general-path"])
 @LOG_SETTINGS
 @given(ops=st.lists(op, min_size=1, max_size=40), near_wrap=st.booleans())
-def test_leader_appends_follow_the_rules(tmp_path_factory, ops, near_wrap):
-    lg = open_log(tmp_path_factory.mktemp("ps"))
+def test_leader_appends_follow_the_rules(tmp_path_factory, config, ops, near_wrap):
+    lg = open_log(tmp_path_factory.mktemp("ps"), config)
     model = Model()
     pids = [1000, 1001, 1002]
     state = {pid: [0, INT32_MAX - 3 if near_wrap else 0] for pid in pids}   # epoch, next seq
@@ -153,7 +157,7 @@ def test_leader_appends_follow_the_rules(tmp_path_factory, ops, near_wrap):
 
 
 def test_duplicate_answer_carries_the_original_offsets_and_timestamp(tmp_path):
-    lg = open_log(tmp_path)
+    lg = open_log(tmp_path / "fast")
     lg.append_as_leader(pbatch(7, 0, 0, 3, ts=T0), 0)
     lg.append_as_leader(pbatch(8, 0, 0, 1), 0)
     info = lg.append_as_leader(pbatch(7, 0, 0, 3, ts=T0), 0)
@@ -357,3 +361,20 @@ def test_idle_producers_expire(tmp_path):
     # an expired producer is unknown again: any sequence is accepted
     assert lg.append_as_leader(pbatch(1, 0, 17), 0).first_offset == 2
     lg.close()
+
+
+def test_general_path_multi_batch_append_updates_each_producer(tmp_path):
+    """Produce v0-v2 may carry several batches: each is checked against the ones before it."""
+    lg = open_log(tmp_path, GENERAL)
+    info = lg.append_as_leader(pbatch(1, 0, 0, 2) + pbatch(2, 0, 0, 3) + pbatch(1, 0, 2, 1), 0)
+    assert (info.first_offset, info.last_offset) == (0, 5)
+    ps = lg.producer_state
+    # LogAppendTime: the retained timestamp is the append time (the fake clock)
+    assert list(ps.last_entry(1).batches) == [BatchMetadata(1, 1, 1, T0), BatchMetadata(2, 5, 0, T0)]
+    assert list(ps.last_entry(2).batches) == [BatchMetadata(2, 4, 2, T0)]
+    with pytest.raises(OutOfOrderSequenceError):          # the second batch of 1 must follow the first
+        lg.append_as_leader(pbatch(1, 0, 3, 1) + pbatch(1, 0, 5, 1), 0)
+    assert lg.log_end_offset == 6
+    # a re-send of the whole request is a duplicate: original offsets of the batch found
+    info = lg.append_as_leader(pbatch(1, 0, 2, 1), 0)
+    assert (info.first_offset, info.last_offset) == (5, 5) and lg.log_end_offset == 6
