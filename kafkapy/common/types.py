@@ -67,3 +67,22 @@ class FileRegion:
     def read(self) -> bytes:
         """Copy the region into memory (tests, format conversion, fallbacks)."""
         return os.pread(self.fd, self.size, self.position)
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetAndMetadata:
+    """One committed offset of a consumer group, as stored in `__consumer_offsets`."""
+
+    offset: int
+    leader_epoch: int = -1
+    metadata: str = ""
+    commit_timestamp_ms: int = -1
+    expire_timestamp_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveMember:
+    """A member leaving a consumer group (LeaveGroup): its id and, for static members, its instance id."""
+
+    member_id: str
+    group_instance_id: str | None = None

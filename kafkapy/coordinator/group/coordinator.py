@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Protocol
 
 from kafkapy.common.clock import Clock
 from kafkapy.common.errors import ErrorCode
-from kafkapy.common.types import TopicPartition
+from kafkapy.common.types import LeaveMember, TopicPartition
 from kafkapy.coordinator.group.delayed import DelayedJoin, InitialDelayedJoin
 from kafkapy.coordinator.group.group_metadata import (
     CONSUMER_PROTOCOL_TYPE,
@@ -138,12 +138,6 @@ class GroupSummary:
     protocol_type: str
     protocol: str
     members: tuple[MemberSummary, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class LeaveMember:
-    member_id: str
-    group_instance_id: str | None = None
 
 
 @dataclass

@@ -17,10 +17,9 @@ Everything here is plain, synchronous and free of I/O; the coordinator drives it
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import Iterable
 
-from kafkapy.common.types import TopicPartition
+from kafkapy.common.types import OffsetAndMetadata, TopicPartition
 from kafkapy.coordinator.group.member_metadata import MemberMetadata
 from kafkapy.protocol.errors import ProtocolDecodeError
 from kafkapy.protocol.messages.internal import CONSUMER_PROTOCOL_SUBSCRIPTION, decode_versioned
@@ -52,17 +51,6 @@ VALID_PREVIOUS_STATES: dict[GroupState, frozenset[GroupState]] = {
 
 class IllegalStateTransition(RuntimeError):
     """A transition the state table forbids: a coordinator bug."""
-
-
-@dataclass(frozen=True, slots=True)
-class OffsetAndMetadata:
-    """One committed offset as stored in `__consumer_offsets`."""
-
-    offset: int
-    leader_epoch: int = -1
-    metadata: str = ""
-    commit_timestamp_ms: int = -1
-    expire_timestamp_ms: int | None = None
 
 
 class GroupMetadata:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafkapy.common.types import LeaveMember
 from kafkapy.protocol.api_keys import ApiKey, register_supported
 from kafkapy.protocol.messages.leave_group import API
 from kafkapy.server.apis.find_coordinator import group_coordinator
@@ -13,7 +14,6 @@ MemberResponse = API.response.struct("members")
 
 
 def handle_leave_group(ctx: RequestContext, request: Any, broker: Any) -> Any:
-    from kafkapy.coordinator.group.coordinator import LeaveMember
     version = ctx.api_version
     coordinator = group_coordinator(broker)
     if version >= 3:

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from kafkapy.common.errors import ErrorCode
-from kafkapy.common.types import TopicPartition
+from kafkapy.common.types import OffsetAndMetadata, TopicPartition
 from kafkapy.protocol.api_keys import ApiKey, register_supported
 from kafkapy.protocol.messages.offset_commit import API
 from kafkapy.server.apis.find_coordinator import group_coordinator
@@ -37,7 +37,6 @@ def _response(request: Any, errors: dict[TopicPartition, int]) -> Any:
 
 
 async def handle_offset_commit(ctx: RequestContext, request: Any, broker: Any) -> Any:
-    from kafkapy.coordinator.group.group_metadata import OffsetAndMetadata
     version = ctx.api_version
     coordinator = group_coordinator(broker)
     snapshot = broker.metadata_cache.snapshot
