@@ -36,7 +36,7 @@ from .validator import COMPRESSION_CODECS, LogAppendInfo, analyze_follower_recor
 
 # base offset, length, magic, crc, attributes, last offset delta, max timestamp, producer id,
 # record count (partition leader epoch, first timestamp, producer epoch and base sequence skipped;
-# batches with a producer id take the general path, which checks the producer state)
+# batches with a producer id take _try_fast_idempotent_append, which checks the producer state)
 _UNPACK_V2_FIELDS = struct.Struct(">qi4xbIhi8xqq6xi").unpack_from
 _PACK_PATCH = struct.Struct(">qii").pack_into  # base_offset, batch_length (unchanged), partition_leader_epoch
 _INT32_MAX = 0x7FFFFFFF
