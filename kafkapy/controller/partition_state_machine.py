@@ -237,9 +237,14 @@ class PartitionStateMachine:
         states = await read_partition_states(self.zk, ctx, partitions, fresh)
         results: ElectionResults = {}
         valid: dict[TopicPartition, LeaderAndIsr] = {}
+        # A cached state only stands when it leads to a (version-checked) write; any other
+        # verdict is reached again from a fresh read.
+        recheck: list[TopicPartition] = []
         for tp in partitions:
             li = states.get(tp)
-            if li is None:
+            if not fresh and (li is None or li.controller_epoch > ctx.epoch):
+                recheck.append(tp)
+            elif li is None:
                 results[tp] = StateChangeFailedError(f"Failed to retrieve leader and ISR of partition {tp}: "
                                                     "its state znode does not exist")
             elif li.controller_epoch > ctx.epoch:
@@ -251,13 +256,15 @@ class PartitionStateMachine:
             else:
                 valid[tp] = li
         if not valid:
-            return results, []
+            return results, recheck
 
         elections = await self._elect(valid, strategy)
         to_write: dict[TopicPartition, LeaderAndIsr] = {}
         recipients: dict[TopicPartition, tuple[int, ...]] = {}
         for tp, res in elections.items():
-            if res.leader_and_isr is None:
+            if res.leader_and_isr is None and not fresh:
+                recheck.append(tp)
+            elif res.leader_and_isr is None:
                 results[tp] = StateChangeFailedError(f"Failed to elect leader for partition {tp} under "
                                                     f"strategy {strategy}")
             else:
@@ -265,7 +272,7 @@ class PartitionStateMachine:
                 to_write[tp] = LeaderAndIsr(li.leader, li.leader_epoch, li.isr, ctx.epoch, li.zk_version)
                 recipients[tp] = res.live_replicas
         if not to_write:
-            return results, []
+            return results, recheck
         result = await self.zk.update_leader_and_isr(to_write, ctx.epoch_zk_version)
         for tp, outcome in result.finished.items():
             if isinstance(outcome, Exception):
@@ -275,7 +282,7 @@ class PartitionStateMachine:
             self.batch.add_leader_and_isr_request_for_brokers(
                 recipients[tp], tp, outcome, ctx.partition_full_replica_assignment(tp), is_new=False)
             results[tp] = outcome
-        return results, sorted(result.to_retry)
+        return results, sorted(set(result.to_retry) | set(recheck), key=tp_key)
 
     async def _elect(self, states: dict[TopicPartition, LeaderAndIsr],
                      strategy: PartitionLeaderElectionStrategy) -> dict[TopicPartition, election.ElectionResult]:

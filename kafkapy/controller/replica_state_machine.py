@@ -200,9 +200,14 @@ class ReplicaStateMachine:
         states = await read_partition_states(self.zk, ctx, partitions, fresh)
         with_replica: dict[TopicPartition, LeaderAndIsr] = {}
         without_replica: dict[TopicPartition, LeaderAndIsr] = {}
+        # A cached state only stands when it leads to a (version-checked) write; any other
+        # verdict is reached again from a fresh read.
+        recheck: list[TopicPartition] = []
         for tp in partitions:
             li = states.get(tp)
-            if li is None:
+            if not fresh and (li is None or li.controller_epoch > ctx.epoch or replica_id not in li.isr):
+                recheck.append(tp)
+            elif li is None:
                 state_change_log.warning("%sFailed to update ISR of partition %s: its state znode is missing",
                                          self._log_prefix(), tp)
                 continue
@@ -230,7 +235,7 @@ class ReplicaStateMachine:
             retry = sorted(result.to_retry)
         for tp, li in finished.items():
             ctx.partition_leadership_info[tp] = li
-        return finished, retry
+        return finished, sorted(set(retry) | set(recheck), key=lambda tp: (tp.topic, tp.partition))
 
 
 def _with_controller_epoch(li: LeaderAndIsr, epoch: int) -> LeaderAndIsr:

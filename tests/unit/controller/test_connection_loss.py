@@ -8,6 +8,7 @@ import pytest
 
 from kafkapy.common.types import LeaderAndIsr, TopicPartition
 from kafkapy.controller.channel_manager import LeaderAndIsrRequestData
+from kafkapy.controller.events import ElectionType
 from kafkapy.controller.zk_adapter import KafkaZkControllerAdapter
 from kafkapy.testing.zookeeper import InMemoryZooKeeper
 from kafkapy.zk.errors import ConnectionLossError
@@ -167,3 +168,39 @@ def test_election_retried_after_a_lost_answer_recognises_its_own_win() -> None:
         assert stored is not None and stored.epoch == 1
         await client.stop()
     asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+# ---- the cached leader/ISR spares a read only where it leads to a version-checked write --------------
+T0 = TopicPartition("t", 0)
+T1 = TopicPartition("t", 1)
+
+
+def test_stale_cached_isr_never_decides_an_election_or_an_isr_shrink() -> None:
+    async def scenario() -> None:
+        zk = FakeZk()
+        for b in (1, 2, 3):
+            zk.brokers[b] = broker(b)
+        zk.create_topic("t", {0: [1, 2, 3], 1: [2, 3, 1]})
+        h = Harness(zk, 3)
+        await h.controller.startup()
+        await h.idle()
+        zk.kill_broker(2)
+        await h.idle()
+        zk.register_broker(broker(2, epoch=300))
+        await h.idle()
+        # The leader of T1 took broker 2 back into the ISR without a notification: the cache says (3, 1).
+        zk.leader_writes_isr_quietly(T1, [3, 1, 2])
+        assert 2 not in h.controller.context.partition_leadership_info[T1].isr
+        result = await h.controller.elect_leaders([T1], ElectionType.PREFERRED)
+        assert result[T1] is None and zk.states[T1].leader == 2
+        # Broker 3 shrank T0's ISR to (1, 3) and expanded it to (1, 3, 2) quietly; the cache never saw 2
+        # come back. When 2 dies again it must leave T0's ISR in ZooKeeper.
+        zk.leader_writes_isr_quietly(T0, [1, 3, 2])
+        h.controller.context.partition_leadership_info[T0] = LeaderAndIsr(
+            1, zk.states[T0].leader_epoch, (1, 3), 1, zk.states[T0].zk_version)   # stale but same version
+        zk.kill_broker(2)
+        await h.idle()
+        assert zk.states[T0].isr == (1, 3) and zk.states[T0].leader == 1
+        assert zk.states[T1].leader in (3, 1) and 2 not in zk.states[T1].isr
+        await h.controller.shutdown()
+    asyncio.run(asyncio.wait_for(scenario(), 15))
