@@ -96,7 +96,7 @@ class ProducerBatch:
 
     __slots__ = ("tp", "created_ms", "first_timestamp", "max_timestamp", "parts", "size", "record_count",
                  "future", "callbacks", "attempts", "last_attempt_ms", "closed", "built", "retry",
-                 "delivery_deadline_ms", "capacity")
+                 "delivery_deadline_ms", "capacity", "base_sequence", "sequence_generation")
 
     def __init__(self, tp: TopicPartition, now_ms: int, capacity: int, delivery_timeout_ms: int,
                  loop: asyncio.AbstractEventLoop) -> None:
@@ -116,6 +116,8 @@ class ProducerBatch:
         self.retry = False
         self.delivery_deadline_ms = now_ms + delivery_timeout_ms
         self.capacity = capacity
+        self.base_sequence = -1          # idempotent producer: set when first drained
+        self.sequence_generation = 0
 
     def try_append(self, timestamp: int, key: bytes | None, value: bytes | None,
                    headers: Sequence[tuple[str, bytes | None]]) -> FutureRecordMetadata | None:

@@ -18,6 +18,7 @@ from typing import Any
 from kafkapy.clients.errors import KafkaTimeoutError, ProducerClosedError, RecordTooLargeForProducerError
 from kafkapy.clients.metadata import KafkaClient
 from kafkapy.clients.producer.accumulator import Callback, FutureRecordMetadata, RecordAccumulator, RecordMetadata
+from kafkapy.clients.producer.idempotence import IdempotenceManager
 from kafkapy.clients.producer.partitioner import DefaultPartitioner
 from kafkapy.clients.producer.sender import Sender
 from kafkapy.common.errors import ApiError
@@ -83,6 +84,25 @@ class ProducerConfig:
         if codec not in COMPRESSION_CODECS:
             raise ValueError(f"Invalid value {values['compression.type']} for configuration compression.type: "
                              "String must be one of: none, gzip, snappy, lz4, zstd")
+        idempotence = values["enable.idempotence"]
+        if isinstance(idempotence, str):
+            if idempotence.strip().lower() not in ("true", "false"):
+                raise ValueError(f"Invalid value {idempotence} for configuration enable.idempotence: "
+                                 "Expected value to be either true or false")
+            idempotence = idempotence.strip().lower() == "true"
+        self.enable_idempotence = bool(idempotence)
+        if self.enable_idempotence:
+            # Java's rules: acks defaults to all, and must be all; retries non-zero; at most 5 in flight
+            if "acks" not in props:
+                acks = "-1"
+            elif acks != "-1":
+                raise ValueError("Must set acks to all in order to use the idempotent producer. "
+                                 "Otherwise we cannot guarantee idempotence.")
+            if values["retries"] == 0:
+                raise ValueError("Must set retries to non-zero when using the idempotent producer.")
+            if values["max.in.flight.requests.per.connection"] > 5:
+                raise ValueError("Must set max.in.flight.requests.per.connection to at most 5 "
+                                 "to use the idempotent producer.")
         self.bootstrap_servers = values["bootstrap.servers"]
         self.client_id: str = str(values["client.id"]) or "producer-1"
         self.acks = int(acks)
@@ -138,10 +158,15 @@ class Producer:
                                              compression=c.compression, retry_backoff_ms=c.retry_backoff_ms,
                                              delivery_timeout_ms=c.delivery_timeout_ms,
                                              buffer_memory=c.buffer_memory)
+        idempotence = None
+        if c.enable_idempotence:
+            idempotence = IdempotenceManager(self.client, c.client_id, retry_backoff_ms=c.retry_backoff_ms,
+                                             request_timeout_ms=c.request_timeout_ms)
         self.sender = Sender(self.client, self.accumulator, acks=c.acks, retries=c.retries,
                              request_timeout_ms=c.request_timeout_ms, max_in_flight=c.max_in_flight,
                              max_request_size=c.max_request_size, retry_backoff_ms=c.retry_backoff_ms,
-                             metadata_max_age_ms=c.metadata_max_age_ms, tasks=self._tasks)
+                             metadata_max_age_ms=c.metadata_max_age_ms, tasks=self._tasks,
+                             idempotence=idempotence)
         await self.client.any_connection()
         self._sender_task = self._tasks.spawn("producer-sender", self.sender.run())
 

@@ -16,6 +16,7 @@ from kafkapy.clients.errors import KafkaTimeoutError
 from kafkapy.clients.metadata import KafkaClient
 from kafkapy.clients.net import BrokerConnection
 from kafkapy.clients.producer.accumulator import BatchResult, ProducerBatch, RecordAccumulator
+from kafkapy.clients.producer.idempotence import RESET_ERRORS, IdempotenceManager
 from kafkapy.common.errors import ApiError, ErrorCode, NetworkError, error_for_code
 from kafkapy.common.tasks import TaskSupervisor
 from kafkapy.protocol.api_keys import ApiKey
@@ -33,8 +34,10 @@ _PARTITION_DATA = _PRODUCE.request.struct("topic_data", "partition_data")
 class Sender:
     def __init__(self, client: KafkaClient, accumulator: RecordAccumulator, *, acks: int, retries: int,
                  request_timeout_ms: int, max_in_flight: int, max_request_size: int,
-                 retry_backoff_ms: int, metadata_max_age_ms: int, tasks: TaskSupervisor) -> None:
+                 retry_backoff_ms: int, metadata_max_age_ms: int, tasks: TaskSupervisor,
+                 idempotence: IdempotenceManager | None = None) -> None:
         self.client = client
+        self.idempotence = idempotence
         self.accumulator = accumulator
         self.acks = acks
         self.retries = retries
@@ -88,11 +91,23 @@ class Sender:
             if self._metadata_wanted and self._metadata_task is None and self.topics:
                 self._metadata_wanted = False
                 self._metadata_task = self.tasks.spawn("producer-metadata", self._refresh_metadata())
+            idem = self.idempotence
+            if idem is not None and nodes and not idem.has_producer_id:
+                if not (idem.reset_requested and acc.in_flight_batches):
+                    # (after a reset: once the batches sent under the old id are answered)
+                    await self._init_producer_id(now)
+                    continue
             sendable = [n for n in nodes if self.in_flight.get(n, 0) < self.max_in_flight]
+            if idem is not None and idem.reset_requested:
+                sendable = []
             if sendable:
+                # idempotence: one batch in flight per partition, so sequences arrive in order
                 drained = acc.drain(self._leader_of, sendable, self.max_request_size, now,
-                                    self.max_in_flight == 1)
+                                    self.max_in_flight == 1 or idem is not None)
                 for node, batches in drained.items():
+                    if idem is not None:
+                        for b in batches:
+                            idem.stamp(b)
                     # Connect here, in the sender loop: a request task must never wait for the
                     # connection, or a later request could be written before an earlier one.
                     try:
@@ -115,6 +130,19 @@ class Sender:
                 await asyncio.wait_for(acc.wakeup.wait(), timeout)
             except asyncio.TimeoutError:
                 pass
+
+    async def _init_producer_id(self, now_ms: int) -> None:
+        """InitProducerId before the first send (or after a reset). Until the earliest delivery deadline
+        of the waiting batches; if no producer id comes, they fail (later sends try again)."""
+        assert self.idempotence is not None
+        acc = self.accumulator
+        deadlines = [b.delivery_deadline_ms for dq in acc.batches.values() for b in dq]
+        budget_ms = max(min(deadlines) - now_ms, 0) if deadlines else self.request_timeout_ms
+        try:
+            await self.idempotence.init_producer_id(asyncio.get_running_loop().time() + budget_ms / 1000)
+        except (ApiError, OSError) as exc:
+            log.error("The idempotent producer could not get a producer id: %s", exc)
+            acc.abort_all(exc)
 
     async def _send(self, node: int, conn: BrokerConnection, batches: Sequence[ProducerBatch]) -> None:
         """Write the request first thing (tasks start in creation order), then await its response."""
@@ -151,6 +179,12 @@ class Sender:
                 self._fail_or_retry(b, NetworkError(f"no response for partition {b.tp.topic}-{b.tp.partition}"))
                 continue
             code = p.error_code                                               # type: ignore[attr-defined]
+            if code == ErrorCode.DUPLICATE_SEQUENCE_NUMBER and self.idempotence is not None:
+                acc.done(b)             # stored earlier; a broker that says so gives no offset
+                b.complete(BatchResult(-1))
+                continue
+            if code in RESET_ERRORS and self.idempotence is not None:
+                self.idempotence.request_reset(b.tp, code)
             if code == ErrorCode.NONE:
                 acc.done(b)
                 b.complete(BatchResult(p.base_offset, p.log_append_time_ms,  # type: ignore[attr-defined]

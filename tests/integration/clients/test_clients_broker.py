@@ -189,3 +189,43 @@ def test_sync_facades(broker) -> None:
         assert c.position(tp) == 50
     with SyncAdminClient({"bootstrap.servers": broker.bootstrap}) as admin:
         assert topic in admin.list_topics()
+
+
+@pytest.mark.parametrize("idempotent", [True, False])
+def test_a_resent_batch_is_stored_once_only_by_the_idempotent_producer(broker, monkeypatch, idempotent) -> None:
+    """The first Produce response is lost after the broker appended the batch; the producer resends.
+    The idempotent producer's resend carries the same producer id and sequence: the broker answers with
+    the original offsets and stores nothing new. Without idempotence the records land twice."""
+    from kafkapy.clients.net import BrokerConnection
+    from kafkapy.common.errors import NetworkError
+    from kafkapy.protocol.api_keys import ApiKey
+
+    topic = _topic(broker, f"idem-resend-{idempotent}", 1)
+    real_send = BrokerConnection.send
+    lost = []
+
+    async def send_losing_first_produce_answer(self, api_key, request, version=None, *, timeout_ms=None):
+        answer = await real_send(self, api_key, request, version, timeout_ms=timeout_ms)
+        if api_key == ApiKey.PRODUCE and not lost:
+            lost.append(answer)          # appended by the broker, but the client never hears of it
+            raise NetworkError("response lost (test)")
+        return answer
+
+    monkeypatch.setattr(BrokerConnection, "send", send_losing_first_produce_answer)
+
+    async def go() -> tuple[list[int], list]:
+        async with Producer({"bootstrap.servers": broker.bootstrap, "enable.idempotence": idempotent,
+                             "acks": "all", "linger.ms": 50, "retry.backoff.ms": 10}) as p:
+            futs = [await p.send(topic, b"v%d" % i, partition=0) for i in range(5)]
+            offsets = [(await f).offset for f in futs]
+        return offsets, await _consume_all(broker.bootstrap, [TopicPartition(topic, 0)], 10, timeout_s=5)
+
+    offsets, records = _run(go())
+    assert lost and lost[0].responses[0].partition_responses[0].base_offset == 0
+    values = [r.value for r in records]
+    if idempotent:
+        assert offsets == [0, 1, 2, 3, 4]
+        assert values == [b"v%d" % i for i in range(5)]
+    else:
+        assert offsets == [5, 6, 7, 8, 9]
+        assert values == [b"v%d" % i for i in range(5)] * 2
