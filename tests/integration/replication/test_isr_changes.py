@@ -65,7 +65,8 @@ def test_paused_follower_leaves_the_isr_and_rejoins_after_resume(slow_session_cl
     leader = c.leader(topic, 0)
     follower = next(b for b in c.replicas(topic, 0) if b != leader)
     version_before = c.partition_state(topic, 0).zk_version
-    w = workload_factory(c.bootstrap_servers, topic, 1, rate_per_s=300, extra={"acks": "1"})
+    w = workload_factory(c.bootstrap_servers, topic, 1, rate_per_s=300,
+                         extra={"acks": "1", "enable.idempotence": False})   # librdkafka: idempotence needs acks=all
     w.wait_acked(50)
     c.pause(follower)
     t0 = time.monotonic()
