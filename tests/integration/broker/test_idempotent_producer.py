@@ -204,3 +204,46 @@ def test_aiokafka_idempotent_producer_writes_every_value_once(broker):
             await consumer.stop()
         assert values == list(range(n))
     run(go())
+
+
+def test_java_idempotent_producer_writes_every_value_once(broker):
+    """Kafka 2.8.2's ConsoleProducer with enable.idempotence=true (InitProducerId, then Produce v9)."""
+    import subprocess
+
+    from kafkapy.testing.kafka_dist import KafkaDistUnavailable, java_executable, kafka_classpath
+    try:
+        classpath = kafka_classpath()
+    except KafkaDistUnavailable as exc:
+        pytest.skip(str(exc))
+    topic = new_topic(broker)
+    n = 3000
+
+    def java(main: str, args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([java_executable(), "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp",
+                               classpath, main, *args], input=stdin, capture_output=True, timeout=300)
+
+    proc = java("kafka.tools.ConsoleProducer",
+                ["--bootstrap-server", broker.bootstrap, "--topic", topic, "--request-required-acks", "all",
+                 "--producer-property", "enable.idempotence=true", "--producer-property", "linger.ms=5",
+                 "--producer-property", "max.in.flight.requests.per.connection=5"],
+                stdin=b"".join(b"%d\n" % i for i in range(n)))
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    assert b"ERROR" not in proc.stderr, proc.stderr.decode()[-3000:]
+
+    async def end_offset() -> int:
+        conn = await connect(broker)
+        try:
+            return await log_end_offset(conn, topic)
+        finally:
+            await conn.close()
+    assert run(end_offset()) == n
+    proc = java("kafka.tools.ConsoleConsumer",
+                ["--bootstrap-server", broker.bootstrap, "--topic", topic, "--partition", "0", "--offset", "earliest",
+                 "--max-messages", str(n), "--timeout-ms", "60000"])
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    assert [int(x) for x in proc.stdout.split()] == list(range(n))
+    # the batches on disk carry a producer id: the Java client really was idempotent
+    from kafkapy.protocol.records import iter_batches
+    data = (broker.data_dir / f"{topic}-0" / "00000000000000000000.log").read_bytes()
+    batches = list(iter_batches(data))
+    assert batches and all(b.producer_id >= 0 and b.producer_epoch == 0 for b in batches)
