@@ -256,11 +256,12 @@ class ControllerBrokerRequestBatch:
                 continue
             leader_ids = {s.leader for s in states.values()}
             live_leaders = tuple(ctx.live_brokers[b] for b in sorted(leader_ids) if b in ctx.live_brokers)
-            for s in states.values():
-                kind = "become-leader" if s.leader == broker_id else "become-follower"
-                state_change_log.debug(
-                    "[Controller id=%d epoch=%d] Sending %s LeaderAndIsr request %s to broker %d for partition %s",
-                    self.controller_id, controller_epoch, kind, s, broker_id, s.topic_partition)
+            if state_change_log.isEnabledFor(logging.DEBUG):      # thousands of partitions per failover
+                for s in states.values():
+                    kind = "become-leader" if s.leader == broker_id else "become-follower"
+                    state_change_log.debug(
+                        "[Controller id=%d epoch=%d] Sending %s LeaderAndIsr request %s to broker %d for "
+                        "partition %s", self.controller_id, controller_epoch, kind, s, broker_id, s.topic_partition)
             request = LeaderAndIsrRequestData(
                 self.controller_id, controller_epoch, broker.epoch,
                 tuple(states[tp] for tp in sorted(states, key=tp_key)), live_leaders,
