@@ -421,10 +421,13 @@ class Log:
         ps.remove_expired_producers(self._clock_ms())
 
     def _reload_producer_state(self) -> None:
-        """After a truncation: the newest snapshot at or below the new log end, then replay."""
+        """After a truncation: trim the retained batches when that is exact, else the newest snapshot at or
+        below the new log end and a replay of the batch headers after it."""
         ps = self.producer_state
         leo = self.log_end_offset
         ps.delete_snapshots_above(leo)
+        if ps.truncate_in_memory(leo):
+            return
         loaded = ps.load_latest_snapshot(leo)
         start = loaded if loaded is not None else self._log_start_offset
         if start < leo:

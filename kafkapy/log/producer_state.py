@@ -361,6 +361,23 @@ class ProducerStateManager:
     def clear(self) -> None:
         self.producers.clear()
 
+    def truncate_in_memory(self, offset: int) -> bool:
+        """Forget the retained batches at or above ``offset`` (a truncation of the log).
+
+        Exact as long as every affected producer keeps a batch below ``offset`` (fewer retained
+        batches only narrows the duplicate window). Returns False, with the state left partly
+        trimmed, when some producer would keep none: the caller rebuilds from a snapshot.
+        """
+        for e in self.producers.values():
+            batches = e.batches
+            if batches and batches[-1].last_offset >= offset:
+                while batches and batches[-1].last_offset >= offset:
+                    batches.pop()
+                if not batches:
+                    return False
+                e.last_timestamp = batches[-1].timestamp
+        return True
+
     def remove_expired_producers(self, now_ms: int) -> int:
         """Forget producers idle for ``producer.id.expiration.ms``; returns how many went."""
         limit = self.producer_id_expiration_ms

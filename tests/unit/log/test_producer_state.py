@@ -378,3 +378,42 @@ def test_general_path_multi_batch_append_updates_each_producer(tmp_path):
     # a re-send of the whole request is a duplicate: original offsets of the batch found
     info = lg.append_as_leader(pbatch(1, 0, 2, 1), 0)
     assert (info.first_offset, info.last_offset) == (5, 5) and lg.log_end_offset == 6
+
+
+@LOG_SETTINGS
+@given(plan=st.lists(st.tuples(st.integers(0, 3), st.integers(1, 5), st.booleans()), min_size=1, max_size=40),
+       cut=st.integers(0, 1000), twice=st.booleans())
+def test_truncation_matches_a_log_that_never_had_the_tail(tmp_path_factory, plan, cut, twice):
+    """Whether trimmed in memory or rebuilt from a snapshot, the state after truncate_to equals (up to the
+    narrower duplicate window) the state of a log that only ever received the remaining prefix."""
+    d = tmp_path_factory.mktemp("trunc")
+    lg = open_log(d / "a")
+    epochs = {p: 0 for p in range(4)}
+    seqs = {p: 0 for p in range(4)}
+    appended = []                    # (pid, epoch, seq, n, first offset)
+    for pid, n, bump in plan:
+        if bump:
+            epochs[pid] += 1
+            seqs[pid] = 0
+        info = lg.append_as_leader(pbatch(1000 + pid, epochs[pid], seqs[pid], n), 0)
+        appended.append((1000 + pid, epochs[pid], seqs[pid], n, info.first_offset))
+        seqs[pid] += n
+    boundaries = sorted({a[4] for a in appended})
+    targets = [boundaries[cut % len(boundaries)]]
+    if twice:
+        targets.append(boundaries[(cut // 7) % len(boundaries)])
+    for target in targets:
+        if target >= lg.log_end_offset:
+            continue
+        lg.truncate_to(target)
+        ref = open_log(d / f"ref{target}")
+        for pid, epoch, seq, n, first in appended:
+            if first < target:
+                ref.append_as_leader(pbatch(pid, epoch, seq, n), 0)
+        assert ref.log_end_offset == lg.log_end_offset == target
+        assert last_batches(lg) == last_batches(ref)
+        for pid, e in lg.producer_state.producers.items():
+            assert set(e.batches) <= set(ref.producer_state.last_entry(pid).batches)
+        ref.close()
+        appended = [a for a in appended if a[4] < target]
+    lg.close()
