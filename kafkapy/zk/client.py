@@ -32,6 +32,7 @@ import collections
 import enum
 import logging
 import selectors
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -596,23 +597,127 @@ class ZkClient:
         On failure raises the failing op's error with `op_index` (and `op`) set."""
         client = self._client()
         ops = list(ops)
+        return await self._call(lambda: _commit_async(client, ops), None,
+                                lambda results: _multi_results(ops, results))
 
-        def make() -> Any:
-            txn = client.transaction()
-            for op in ops:
-                if isinstance(op, CreateOp):
-                    txn.create(op.path, bytes(op.data), ephemeral=op.ephemeral, sequence=op.sequence)
-                elif isinstance(op, SetDataOp):
-                    txn.set_data(op.path, bytes(op.data), op.version)
-                elif isinstance(op, DeleteOp):
-                    txn.delete(op.path, op.version)
-                elif isinstance(op, CheckOp):
-                    txn.check(op.path, op.version)
+    # ------------------------------------------------------------- pipelined bulk calls
+    async def get_many(self, paths: Sequence[str]) -> list[tuple[bytes, ZkStat] | None]:
+        """getData of every path (None where the znode is missing), in order. The requests are
+        pipelined inside the in-flight window by kazoo's own completion thread: the loop is woken
+        once for the whole batch instead of once per znode, so thousands of reads (a controller
+        failover) do not queue behind a busy loop. Other errors (connection loss...) are raised
+        once the requests already sent have been answered."""
+        client = self._client()
+        paths = list(paths)
+        raw = await self._pipeline([lambda p=p: client.get_async(p) for p in paths], kz.NoNodeError)
+        out: list[tuple[bytes, ZkStat] | None] = []
+        for value in raw:
+            out.append(None if value is None else (value[0] or b"", _to_stat(value[1])))
+        return out
+
+    async def multi_many(self, transactions: Sequence[Sequence[ZkOp]]) -> list[list[Any] | BaseException]:
+        """Several independent multis, pipelined like `get_many`. Per transaction: its results
+        (as `multi` returns them) or the exception `multi` would raise (its culprit); a failure of
+        the request itself (connection loss...) is raised."""
+        client = self._client()
+        txns = [list(t) for t in transactions]
+        raw = await self._pipeline([lambda t=t: _commit_async(client, t) for t in txns], None)
+        out: list[list[Any] | BaseException] = []
+        for ops, results in zip(txns, raw):
+            try:
+                out.append(_multi_results(ops, results))
+            except errors.ZkError as exc:
+                out.append(exc)
+        return out
+
+    async def _pipeline(self, makers: list[Callable[[], Any]], absent: type[BaseException] | None
+                        ) -> list[Any]:
+        """Run `makers` (each starts one kazoo request) with at most the slots this call could
+        take in the in-flight window outstanding; each answer starts the next request from kazoo's
+        completion thread. Returns the raw kazoo values in order (None for an `absent` error)."""
+        if not makers:
+            return []
+        loop = asyncio.get_running_loop()
+        await self._acquire_slot()                        # one slot, waiting like anyone else
+        slots = 1
+        while slots < len(makers) and self._in_flight < self._max_in_flight and not self._slot_waiters:
+            self._in_flight += 1                          # and the free ones, never waiting for more
+            slots += 1
+        done: asyncio.Future[None] = loop.create_future()
+        results: list[Any] = [None] * len(makers)
+        state = {"next": 0, "outstanding": 0, "error": None}
+        lock = threading.Lock()
+
+        def finish() -> None:                             # on the loop
+            if not done.done():
+                done.set_result(None)
+
+        def start_next() -> None:                         # loop or kazoo completion thread
+            with lock:
+                if state["error"] is not None or state["next"] >= len(makers):
+                    last = state["outstanding"] == 0
+                    index = -1
                 else:
-                    raise TypeError(f"not a ZooKeeper operation: {op!r}")
-            return txn.commit_async()
+                    index = state["next"]
+                    state["next"] += 1
+                    state["outstanding"] += 1
+                    last = False
+            if index < 0:
+                if last:
+                    try:
+                        loop.call_soon_threadsafe(finish)
+                    except RuntimeError:                  # loop closed during shutdown
+                        pass
+                return
+            try:
+                async_result = makers[index]()
+            except Exception as exc:                      # kazoo refused synchronously (stopped...)
+                answered(index, None, exc)
+                return
+            async_result.rawlink(lambda res, i=index: answered(i, res, None))
 
-        return await self._call(make, None, lambda results: _multi_results(ops, results))
+        def answered(index: int, res: Any, sync_error: BaseException | None) -> None:
+            exc = sync_error if sync_error is not None else (None if res.successful() else res.exception)
+            with lock:
+                state["outstanding"] -= 1
+                if exc is None:
+                    results[index] = res.value
+                elif absent is not None and isinstance(exc, absent):
+                    results[index] = None
+                elif state["error"] is None:
+                    state["error"] = exc
+            start_next()
+
+        try:
+            for _ in range(slots):
+                start_next()
+            await done
+        finally:
+            if not done.done():                           # cancelled: send nothing more
+                with lock:
+                    if state["error"] is None:
+                        state["error"] = asyncio.CancelledError()
+            self._in_flight -= slots
+            self._wake_slot_waiters()
+        if state["error"] is not None:
+            raise translate(state["error"])
+        return results
+
+
+def _commit_async(client: KazooClient, ops: list[ZkOp]) -> Any:
+    txn = client.transaction()
+    for op in ops:
+        if isinstance(op, CreateOp):
+            txn.create(op.path, bytes(op.data), ephemeral=op.ephemeral, sequence=op.sequence)
+        elif isinstance(op, SetDataOp):
+            txn.set_data(op.path, bytes(op.data), op.version)
+        elif isinstance(op, DeleteOp):
+            txn.delete(op.path, op.version)
+        elif isinstance(op, CheckOp):
+            txn.check(op.path, op.version)
+        else:
+            raise TypeError(f"not a ZooKeeper operation: {op!r}")
+    return txn.commit_async()
 
 
 def _multi_results(ops: list[ZkOp], results: list[Any]) -> list[Any]:

@@ -177,18 +177,30 @@ class KafkaZkClient:
         check = CheckOp(ControllerEpochZNode.path(), controller_epoch_zk_version)
         try:
             results = await self.zk.multi([check, *ops])
-        except (errors.BadVersionError, errors.NoNodeError) as exc:
-            if getattr(exc, "op_index", None) == 0:
-                raise errors.ControllerMovedError(
-                    f"Controller epoch zkVersion check fails. Expected zkVersion = "
-                    f"{controller_epoch_zk_version}", ControllerEpochZNode.path()) from exc
-            exc.op_index -= 1  # type: ignore[attr-defined]
-            raise
         except errors.ZkError as exc:
-            if hasattr(exc, "op_index"):
-                exc.op_index -= 1  # type: ignore[attr-defined]
-            raise
+            translated = _controller_multi_error(exc, controller_epoch_zk_version)
+            if translated is exc:
+                raise
+            raise translated from exc
         return results[1:]
+
+    async def controller_multis(self, controller_epoch_zk_version: int, transactions: Sequence[Sequence[ZkOp]]
+                                ) -> list[list[Any] | BaseException]:
+        """`controller_multi` for several independent transactions, pipelined by the client when
+        it can (`ZkClient.multi_many`). Per transaction its results or its error (a lost epoch
+        check as ControllerMovedError); a failure of the requests themselves is raised."""
+        multi_many = getattr(self.zk, "multi_many", None)
+        if multi_many is None:
+            outcomes = await asyncio.gather(*(self.controller_multi(controller_epoch_zk_version, ops)
+                                              for ops in transactions), return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, _NOT_PER_PARTITION) and not isinstance(outcome, errors.ControllerMovedError):
+                    raise outcome
+            return list(outcomes)
+        check = CheckOp(ControllerEpochZNode.path(), controller_epoch_zk_version)
+        raw = await multi_many([[check, *ops] for ops in transactions])
+        return [_controller_multi_error(r, controller_epoch_zk_version) if isinstance(r, errors.ZkError)
+                else r if isinstance(r, BaseException) else r[1:] for r in raw]
 
     async def _delete_recursive_checked(self, path: str, controller_epoch_zk_version: int) -> None:
         """Delete a subtree, every delete epoch-checked (Kafka's deleteRecursive)."""
@@ -442,8 +454,12 @@ class KafkaZkClient:
     async def get_topic_partition_states(self, partitions: Iterable[TopicPartition]
                                          ) -> dict[TopicPartition, LeaderAndIsr]:
         tps = list(partitions)
-        states = await asyncio.gather(*(self.get_topic_partition_state(tp) for tp in tps))
-        return {tp: s for tp, s in zip(tps, states) if s is not None}
+        get_many = getattr(self.zk, "get_many", None)
+        if get_many is None:
+            states = await asyncio.gather(*(self.get_topic_partition_state(tp) for tp in tps))
+            return {tp: s for tp, s in zip(tps, states) if s is not None}
+        got = await get_many([TopicPartitionStateZNode.path(tp.topic, tp.partition) for tp in tps])
+        return {tp: TopicPartitionStateZNode.decode(g[0], g[1]) for tp, g in zip(tps, got) if g is not None}
 
     async def create_topic_partition_states(self, states: Mapping[TopicPartition, LeaderAndIsr],
                                             controller_epoch_zk_version: int
@@ -453,19 +469,14 @@ class KafkaZkClient:
         (zk_version 0) or the error (NodeExistsError when it already exists).
 
         `partitions/` once per topic; then `partitions/<p>` and its `state` for up to
-        MULTI_BATCH_OPS partitions in one epoch-checked multi (one request instead of
+        `multi_batch_partitions` partitions in one epoch-checked multi (one request instead of
         two per partition). A batch that fails (a partition node that exists already, say)
         is done again partition by partition, so one failure costs only its own partition."""
         items = list(states.items())
-        for topic in dict.fromkeys(tp.topic for tp, _ in items):
-            try:
-                await self.controller_multi(controller_epoch_zk_version, [CreateOp(TopicPartitionsZNode.path(topic))])
-            except errors.NodeExistsError:
-                pass
-            except errors.ControllerMovedError:
-                raise
-            except errors.ZkError:
-                pass          # e.g. the topic znode is gone: each partition below reports its own error
+        parents = await self.controller_multis(controller_epoch_zk_version, [
+            [CreateOp(TopicPartitionsZNode.path(topic))] for topic in dict.fromkeys(tp.topic for tp, _ in items)])
+        # NodeExists is fine; a missing topic znode shows again below, per partition.
+        _raise_first_failure([o for o in parents if isinstance(o, _NOT_PER_PARTITION)])
 
         async def create_one(tp: TopicPartition, state: LeaderAndIsr) -> LeaderAndIsr | Exception:
             try:
@@ -483,27 +494,33 @@ class KafkaZkClient:
                 return exc
             return _with_version(state, 0)
 
-        async def create_batch(batch: list[tuple[TopicPartition, LeaderAndIsr]]
-                               ) -> list[LeaderAndIsr | Exception]:
+        size = max(1, self.multi_batch_partitions)
+        batches = [items[i:i + size] for i in range(0, len(items), size)]
+        transactions: list[list[ZkOp]] = []
+        for batch in batches:
             ops: list[ZkOp] = []
             for tp, state in batch:
                 ops.append(CreateOp(TopicPartitionZNode.path(tp.topic, tp.partition)))
                 ops.append(CreateOp(TopicPartitionStateZNode.path(tp.topic, tp.partition),
                                     TopicPartitionStateZNode.encode(state)))
-            try:
-                await self.controller_multi(controller_epoch_zk_version, ops)
-            except errors.ControllerMovedError:
-                raise
-            except (errors.NodeExistsError, errors.NoNodeError, errors.BadVersionError, errors.NotEmptyError):
-                return list(await asyncio.gather(*(create_one(tp, s) for tp, s in batch)))
-            return [_with_version(state, 0) for _, state in batch]
-
-        size = max(1, self.multi_batch_partitions)
-        batches = [items[i:i + size] for i in range(0, len(items), size)]
-        outcomes = await asyncio.gather(*(create_batch(b) for b in batches), return_exceptions=True)
-        _raise_first_failure(outcomes)
-        return {tp: outcome for batch, results in zip(batches, outcomes)
-                for (tp, _), outcome in zip(batch, results)}   # type: ignore[arg-type]
+            transactions.append(ops)
+        outcomes = await self.controller_multis(controller_epoch_zk_version, transactions)
+        _raise_first_failure([o for o in outcomes if isinstance(o, _NOT_PER_PARTITION)])
+        out: dict[TopicPartition, LeaderAndIsr | Exception] = {}
+        redo: list[tuple[TopicPartition, LeaderAndIsr]] = []
+        for batch, outcome in zip(batches, outcomes):
+            if isinstance(outcome, errors.ZkError):
+                redo.extend(batch)           # e.g. one partition existed already: one by one
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                out.update((tp, _with_version(state, 0)) for tp, state in batch)
+        if redo:
+            singles = await asyncio.gather(*(create_one(tp, s) for tp, s in redo), return_exceptions=True)
+            _raise_first_failure([o for o in singles if isinstance(o, BaseException)
+                                  and not isinstance(o, errors.ZkError) or isinstance(o, _NOT_PER_PARTITION)])
+            out.update((tp, outcome) for (tp, _), outcome in zip(redo, singles))   # type: ignore[misc]
+        return {tp: out[tp] for tp, _ in items}
 
     async def update_leader_and_isr(self, states: Mapping[TopicPartition, LeaderAndIsr],
                                     controller_epoch_zk_version: int) -> UpdateLeaderAndIsrResult:
@@ -525,34 +542,38 @@ class KafkaZkClient:
                 return exc
             return _with_version(state, results[0].version)
 
-        async def update_batch(batch: list[tuple[TopicPartition, LeaderAndIsr]]
-                               ) -> list[LeaderAndIsr | Exception]:
-            if len(batch) == 1:
-                return [await update_one(*batch[0])]
-            ops: list[ZkOp] = [SetDataOp(TopicPartitionStateZNode.path(tp.topic, tp.partition),
-                                         TopicPartitionStateZNode.encode(state), state.zk_version)
-                               for tp, state in batch]
-            try:
-                results = await self.controller_multi(controller_epoch_zk_version, ops)
-            except errors.ControllerMovedError:
-                raise
-            except (errors.BadVersionError, errors.NoNodeError):
-                return list(await asyncio.gather(*(update_one(tp, s) for tp, s in batch)))
-            return [_with_version(state, stat.version) for (_, state), stat in zip(batch, results)]
-
         items = list(states.items())
         size = max(1, self.multi_batch_partitions)
         batches = [items[i:i + size] for i in range(0, len(items), size)]
-        outcomes = await asyncio.gather(*(update_batch(b) for b in batches), return_exceptions=True)
-        _raise_first_failure(outcomes)
+        transactions = [[SetDataOp(TopicPartitionStateZNode.path(tp.topic, tp.partition),
+                                   TopicPartitionStateZNode.encode(state), state.zk_version)
+                         for tp, state in batch] for batch in batches]
+        outcomes = await self.controller_multis(controller_epoch_zk_version, transactions)
+        _raise_first_failure([o for o in outcomes if isinstance(o, _NOT_PER_PARTITION)])
+        written: dict[TopicPartition, LeaderAndIsr | Exception] = {}
+        redo: list[tuple[TopicPartition, LeaderAndIsr]] = []
+        for batch, outcome in zip(batches, outcomes):
+            if isinstance(outcome, errors.ZkError):
+                # A lost version race (or a vanished znode) aborted the whole multi: one by one.
+                redo.extend(batch)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                written.update((tp, _with_version(state, stat.version))
+                               for (tp, state), stat in zip(batch, outcome))
+        if redo:
+            singles = await asyncio.gather(*(update_one(tp, s) for tp, s in redo), return_exceptions=True)
+            _raise_first_failure([o for o in singles if isinstance(o, BaseException)
+                                  and not isinstance(o, errors.ZkError) or isinstance(o, _NOT_PER_PARTITION)])
+            written.update((tp, outcome) for (tp, _), outcome in zip(redo, singles))   # type: ignore[misc]
         finished: dict[TopicPartition, LeaderAndIsr | Exception] = {}
         retry: list[TopicPartition] = []
-        for batch, results in zip(batches, outcomes):
-            for (tp, _), outcome in zip(batch, results):    # type: ignore[arg-type]
-                if isinstance(outcome, errors.BadVersionError):
-                    retry.append(tp)
-                else:
-                    finished[tp] = outcome
+        for tp, _ in items:
+            outcome = written[tp]
+            if isinstance(outcome, errors.BadVersionError):
+                retry.append(tp)
+            else:
+                finished[tp] = outcome
         return UpdateLeaderAndIsrResult(finished, tuple(retry))
 
     async def conditional_update_partition_state(self, tp: TopicPartition, state: LeaderAndIsr
@@ -829,6 +850,21 @@ class KafkaZkClient:
 # retries after the reconnection or resigns), never reported as one partition's outcome.
 _NOT_PER_PARTITION = (errors.ControllerMovedError, errors.ConnectionLossError, errors.ZkTimeoutError,
                       errors.SessionExpiredError, errors.ZkClientClosedError)
+
+
+def _controller_multi_error(exc: errors.ZkError, controller_epoch_zk_version: int) -> errors.ZkError:
+    """The error of an epoch-checked multi as its caller sees it: the check (op 0) failing is
+    ControllerMovedError; any other op's error keeps its `op_index`, counted without the check."""
+    index = getattr(exc, "op_index", None)
+    if index == 0 and isinstance(exc, (errors.BadVersionError, errors.NoNodeError)):
+        moved = errors.ControllerMovedError(
+            f"Controller epoch zkVersion check fails. Expected zkVersion = {controller_epoch_zk_version}",
+            ControllerEpochZNode.path())
+        moved.__cause__ = exc
+        return moved
+    if index is not None:
+        exc.op_index = index - 1  # type: ignore[attr-defined]
+    return exc
 
 
 def _raise_first_failure(outcomes: Sequence[Any]) -> None:

@@ -164,3 +164,31 @@ def test_wait_connected_returns_on_reconnection_and_raises_on_a_new_session() ->
         with pytest.raises(errors.ZkTimeoutError):
             await zk.wait_connected(timeout_ms=10)
     asyncio.run(asyncio.wait_for(scenario(), 15))
+
+
+def test_pipelined_reads_report_missing_znodes_and_stop_at_the_first_failure() -> None:
+    async def scenario() -> None:
+        from kazoo.exceptions import ConnectionLoss, NoNodeError
+        kazoo = CountingKazoo(b"x")
+        zk = _client(kazoo, 4)
+        task = asyncio.create_task(zk.get_many([f"/p{i}" for i in range(40)]))
+        await asyncio.sleep(0)
+        assert len(kazoo.outstanding) == 4
+        kazoo.outstanding.pop(0).finish(exception=NoNodeError())      # missing: None, the next one starts
+        assert len(kazoo.outstanding) == 4
+        kazoo.answer_some(2)
+        kazoo.outstanding.pop(0).finish(exception=ConnectionLoss())   # nothing new is sent after this
+        assert len(kazoo.outstanding) == 3 and kazoo.total == 7
+        kazoo.answer_some(3)
+        with pytest.raises(errors.ConnectionLossError):
+            await task
+        assert kazoo.total == 7 and zk.in_flight_requests == 0
+        # A complete run: in order, None where missing.
+        task = asyncio.create_task(zk.get_many(["/a", "/b", "/c"]))
+        await asyncio.sleep(0)
+        kazoo.outstanding.pop(1).finish(exception=NoNodeError())
+        kazoo.answer_some(2)
+        got = await task
+        assert got[1] is None and got[0][0] == b"x" and got[2][1].version == 3
+        assert await zk.get_many([]) == []
+    asyncio.run(asyncio.wait_for(scenario(), 15))
