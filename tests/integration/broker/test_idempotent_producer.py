@@ -247,3 +247,48 @@ def test_java_idempotent_producer_writes_every_value_once(broker):
     data = (broker.data_dir / f"{topic}-0" / "00000000000000000000.log").read_bytes()
     batches = list(iter_batches(data))
     assert batches and all(b.producer_id >= 0 and b.producer_epoch == 0 for b in batches)
+
+
+# -- ProducerIdManager against a fake block store (no broker needed) ----------------------------------
+class FakeBlockStore:
+    """Hands out consecutive blocks of ``size`` ids, like ``/latest_producer_id_block``; can fail once."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size = size
+        self.next_start = 0
+        self.claims = 0
+        self.fail_next = False
+
+    async def claim_producer_id_block(self, broker_id: int):
+        from kafkapy.zk.errors import ConnectionLossError
+        from kafkapy.zk.znodes import ProducerIdBlock
+        if self.fail_next:
+            self.fail_next = False
+            raise ConnectionLossError("connection lost", "/latest_producer_id_block")
+        self.claims += 1
+        block = ProducerIdBlock(broker_id, self.next_start, self.next_start + self.size - 1)
+        self.next_start += self.size
+        return block
+
+
+def test_producer_id_manager_claims_blocks_once_even_under_concurrency():
+    from kafkapy.coordinator.transaction.producer_id_manager import ProducerIdManager
+    from kafkapy.zk.errors import ZkError
+
+    async def go():
+        store = FakeBlockStore(size=10)
+        a = ProducerIdManager(1, store)
+        b = ProducerIdManager(2, store)          # another broker sharing the znode
+        ids = list(await asyncio.gather(*(a.generate_producer_id() for _ in range(25))))   # all wait for one claim
+        ids += [await b.generate_producer_id() for _ in range(5)]
+        assert len(set(ids)) == len(ids) == 30
+        assert store.claims == 4                  # a: 3 blocks of 10 for 25 ids, b: 1
+        store.fail_next = True
+        c = ProducerIdManager(3, store)
+        try:
+            await c.generate_producer_id()
+            raise AssertionError("the claim failure should reach the caller")
+        except ZkError:
+            pass
+        assert await c.generate_producer_id() not in ids          # retried with a fresh claim
+    run(go())
