@@ -93,12 +93,13 @@ class ReplicaStateMachine:
     async def _do_handle_state_changes(self, replica_id: int, replicas: list[PartitionReplica],
                                        target: ReplicaState) -> None:
         ctx = self.context
-        for pr in replicas:
-            ctx.replica_states.setdefault(pr, ReplicaState.NON_EXISTENT)
+        # One lookup per replica (10,000s in a failover): its state now, NON_EXISTENT if unknown.
+        states = ctx.replica_states
+        allowed = VALID_PREVIOUS_REPLICA_STATES[target]
         valid: list[PartitionReplica] = []
         for pr in replicas:
-            current = self._state(pr)
-            if current in VALID_PREVIOUS_REPLICA_STATES[target]:
+            current = states.setdefault(pr, ReplicaState.NON_EXISTENT)
+            if current in allowed:
                 valid.append(pr)
             else:
                 state_change_log.error(
