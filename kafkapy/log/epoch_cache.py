@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kafkapy.common.types import UNKNOWN_OFFSET
@@ -33,6 +35,11 @@ class LeaderEpochFileCache:
         self._log_end_offset = log_end_offset
         self._sync = sync
         self._entries: list[EpochEntry] = []
+        # Checkpoint writes may be deferred (`assign(..., flush=False)`) and done by an executor thread:
+        # every mutation gets a version, and a write never replaces a newer one already on disk.
+        self._write_lock = threading.Lock()
+        self._version = 0
+        self._written_version = 0
         if checkpoint is not None:
             for epoch, start in checkpoint.read():
                 self._entries.append(EpochEntry(epoch, start))
@@ -50,14 +57,34 @@ class LeaderEpochFileCache:
     def is_defined(self) -> bool:
         return bool(self._entries)
 
-    def _flush(self) -> None:
+    def _flush(self, defer: bool = False) -> None:
         # every mutation ends here: refresh the plain attribute the produce path reads
         self.latest_epoch = self._entries[-1].epoch if self._entries else UNDEFINED_EPOCH
-        if self._checkpoint is not None:
-            self._checkpoint.write(((e.epoch, e.start_offset) for e in self._entries), self._sync)
+        self._version += 1
+        if self._checkpoint is not None and not defer:
+            self._write(self._version, [(e.epoch, e.start_offset) for e in self._entries])
 
-    def assign(self, epoch: int, start_offset: int) -> bool:
-        """Record that ``epoch`` starts at ``start_offset``; returns whether the cache changed."""
+    def _write(self, version: int, entries: list[tuple[int, int]]) -> None:
+        assert self._checkpoint is not None
+        with self._write_lock:
+            if version <= self._written_version:
+                return          # a newer state is on disk already
+            self._checkpoint.write(entries, self._sync)
+            self._written_version = version
+
+    def pending_write(self) -> Callable[[], None] | None:
+        """A deferred change, snapshotted now, as a function that writes it (for an executor thread);
+        None when the checkpoint is up to date."""
+        if self._checkpoint is None or self._version == self._written_version:
+            return None
+        version, entries = self._version, [(e.epoch, e.start_offset) for e in self._entries]
+        return lambda: self._write(version, entries)
+
+    def assign(self, epoch: int, start_offset: int, flush: bool = True) -> bool:
+        """Record that ``epoch`` starts at ``start_offset``; returns whether the cache changed.
+
+        ``flush=False`` leaves the checkpoint write to `pending_write` (the caller runs it off the loop
+        and waits for it before answering)."""
         if epoch < 0:
             return False
         if self._entries:
@@ -74,7 +101,7 @@ class LeaderEpochFileCache:
             log.debug("Leader epoch entries %s removed by new entry (%d, %d)", removed, epoch, start_offset)
         self._entries = [e for e in self._entries if e.epoch < epoch and e.start_offset < start_offset]
         self._entries.append(EpochEntry(epoch, start_offset))
-        self._flush()
+        self._flush(defer=not flush)
         return True
 
     def end_offset_for(self, requested_epoch: int) -> tuple[int, int]:

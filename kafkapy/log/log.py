@@ -485,8 +485,13 @@ class Log:
     def roll(self) -> LogSegment:
         return self.local.roll()
 
-    def maybe_assign_epoch_start_offset(self, leader_epoch: int, start_offset: int) -> None:
-        self.leader_epoch_cache.assign(leader_epoch, start_offset)
+    def maybe_assign_epoch_start_offset(self, leader_epoch: int, start_offset: int, flush: bool = True) -> None:
+        """``flush=False``: the leader-epoch checkpoint is written by `pending_epoch_checkpoint`'s function."""
+        self.leader_epoch_cache.assign(leader_epoch, start_offset, flush)
+
+    def pending_epoch_checkpoint(self) -> Callable[[], None] | None:
+        """The write of a deferred leader-epoch checkpoint change, to run off the event loop (or None)."""
+        return self.leader_epoch_cache.pending_write()
 
     def end_offset_for_epoch(self, leader_epoch: int) -> tuple[int, int]:
         return self.leader_epoch_cache.end_offset_for(leader_epoch)
@@ -640,6 +645,9 @@ class Log:
 
     def close(self) -> None:
         if not self.local.closed:
+            pending = self.pending_epoch_checkpoint()
+            if pending is not None:
+                pending()
             try:
                 self.take_producer_snapshot(sync=True)
             except OSError as exc:

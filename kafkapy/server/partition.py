@@ -176,7 +176,8 @@ class Partition:
         if state.leader_epoch != self.leader_epoch or not was_leader:
             self.leader_epoch_start_offset = lg.log_end_offset
             if hasattr(lg, "maybe_assign_epoch_start_offset") and state.leader_epoch >= 0:
-                lg.maybe_assign_epoch_start_offset(state.leader_epoch, lg.log_end_offset)
+                # the checkpoint write (an fsync) is left to the LeaderAndIsr handler, off the loop
+                lg.maybe_assign_epoch_start_offset(state.leader_epoch, lg.log_end_offset, flush=False)
             now = self._now_ms()
             for rs in self.remote_replicas.values():
                 rs.last_caught_up_time_ms = now if rs.broker_id in self.isr else 0

@@ -8,6 +8,7 @@ partitions new to this broker; the state change itself is applied synchronously 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -78,7 +79,22 @@ async def handle_leader_and_isr(ctx: RequestContext, request: Any, broker: Any) 
     top, errors = rm.become_leader_or_follower(ctx.correlation_id, request.controller_id,
                                                request.controller_epoch, [(tp, s) for tp, s, _id in states],
                                                live_leaders)
+    # New leaders recorded their epoch in memory; the checkpoint writes (an fsync each) run in the
+    # executor, and the controller hears back once they are on disk.
+    writes = [w for tp, s, _id in states if s.leader == broker.broker_id and errors.get(tp) == 0
+              and (lg := rm.log_manager.get_log(tp)) is not None and (w := lg.pending_epoch_checkpoint()) is not None]
+    if writes:
+        await asyncio.get_running_loop().run_in_executor(getattr(broker, "executor", None),
+                                                         write_epoch_checkpoints, writes)
     return build_response(version, top, states, errors)
+
+
+def write_epoch_checkpoints(writes: list[Any]) -> None:
+    for write in writes:
+        try:
+            write()
+        except OSError as exc:
+            log.error("Writing a leader-epoch checkpoint failed: %s", exc)
 
 
 def register(dispatcher: Any, broker: Any) -> None:

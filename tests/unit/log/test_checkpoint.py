@@ -88,3 +88,36 @@ def test_meta_properties(tmp_path):
     with open(path, "w") as f:
         f.write("#\n#Sun Nov 22 03:00:00 UTC 2026\ncluster.id=abcdefghijklmnopqrstuv\nversion=0\nbroker.id=3\n")
     assert cp.verify_or_write(3, None)["cluster.id"] == "abcdefghijklmnopqrstuv"
+
+
+def test_deferred_epoch_checkpoint_is_written_by_its_pending_write(tmp_path):
+    from kafkapy.log.checkpoint import LeaderEpochCheckpointFile
+    from kafkapy.log.epoch_cache import LeaderEpochFileCache
+
+    path = tmp_path / "leader-epoch-checkpoint"
+    cache = LeaderEpochFileCache(LeaderEpochCheckpointFile(str(path)), lambda: 100)
+    cache.assign(1, 0)
+    assert LeaderEpochCheckpointFile(str(path)).read() == [(1, 0)]
+    assert cache.pending_write() is None
+    cache.assign(2, 10, flush=False)
+    assert cache.latest_epoch == 2                                   # memory moves at once
+    assert LeaderEpochCheckpointFile(str(path)).read() == [(1, 0)]   # the file waits
+    write = cache.pending_write()
+    assert write is not None
+    write()
+    assert LeaderEpochCheckpointFile(str(path)).read() == [(1, 0), (2, 10)]
+    assert cache.pending_write() is None
+
+
+def test_an_older_deferred_write_never_replaces_a_newer_checkpoint(tmp_path):
+    from kafkapy.log.checkpoint import LeaderEpochCheckpointFile
+    from kafkapy.log.epoch_cache import LeaderEpochFileCache
+
+    path = tmp_path / "leader-epoch-checkpoint"
+    cache = LeaderEpochFileCache(LeaderEpochCheckpointFile(str(path)), lambda: 100)
+    cache.assign(3, 0, flush=False)
+    stale = cache.pending_write()
+    cache.assign(4, 20)                       # written at once, with epoch 3 and 4
+    assert stale is not None
+    stale()                                   # the executor runs late: it must not undo epoch 4
+    assert LeaderEpochCheckpointFile(str(path)).read() == [(3, 0), (4, 20)]

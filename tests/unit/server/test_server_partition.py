@@ -45,7 +45,7 @@ class FakeLog:
             return True
         return False
 
-    def maybe_assign_epoch_start_offset(self, epoch: int, offset: int) -> None:
+    def maybe_assign_epoch_start_offset(self, epoch: int, offset: int, flush: bool = True) -> None:
         self.epochs.append((epoch, offset))
 
 
