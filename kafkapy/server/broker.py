@@ -45,6 +45,7 @@ import time
 from typing import Any, Callable
 
 from kafkapy.common.clock import SYSTEM_CLOCK, Clock
+from kafkapy.common.config import ConfigError
 from kafkapy.common.errors import ApiError, ErrorCode
 from kafkapy.common.tasks import TaskSupervisor
 from kafkapy.common.types import TopicPartition
@@ -53,6 +54,7 @@ from kafkapy.log.checkpoint import META_PROPERTIES_FILE, BrokerMetadataCheckpoin
 from kafkapy.log.config import LogConfig
 from kafkapy.log.manager import LogManager
 from kafkapy.protocol.api_keys import ApiKey, register_supported
+from kafkapy.server.config import BROKER_CONFIG, KafkaConfig
 from kafkapy.server.dispatch import RequestDispatcher
 from kafkapy.server.fetcher import start_replication
 from kafkapy.server.metadata_cache import MetadataCache
@@ -327,8 +329,17 @@ class KafkaServer:
             self.topic_configs[topic] = await self.zk_client.get_entity_config(ConfigType.TOPIC, topic)
 
     def update_broker_defaults(self, props: dict[str, Any]) -> None:
-        """New effective broker properties (dynamic broker configs): log configs derive from them."""
+        """New effective broker properties (dynamic broker configs): log configs derive from them, and
+        the config the controller reads (e.g. unclean.leader.election.enable) follows them, as Kafka's
+        KafkaConfig does after a dynamic update."""
         self._broker_defaults = {k: str(v) for k, v in props.items() if v is not None}
+        known = {k: v for k, v in props.items() if k in BROKER_CONFIG and v is not None}
+        try:
+            updated = KafkaConfig(known, log_unknown=False)
+        except ConfigError as exc:       # validated before it was stored; keep the last good one
+            self.logger.error("Dynamic broker configs not applied to the broker config: %s", exc)
+            return
+        object.__setattr__(self.broker_config, "_config", updated)
 
     def on_metadata_updated(self, deleted: list[TopicPartition]) -> None:
         for listener in self.metadata_listeners:
