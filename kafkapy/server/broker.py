@@ -220,7 +220,10 @@ class KafkaServer:
                 list(cfg.log_dirs), self.log_config_for(None), topic_config=self.log_config_for,
                 broker_id=self.broker_id, cluster_id=self.cluster_id, clock_ms=self.clock.now_ms,
                 cleaner_enabled=bool(cfg.get("log.cleaner.enable")),
-                file_delete_delay_ms=int(cfg.get("log.segment.delete.delay.ms")))
+                file_delete_delay_ms=int(cfg.get("log.segment.delete.delay.ms")),
+                # Kafka 2.x expires idle producer ids after transactional.id.expiration.ms
+                # (producer.id.expiration.ms only came with Kafka 3.4)
+                producer_id_expiration_ms=int(cfg.get("transactional.id.expiration.ms")))
         except (ApiError, OSError) as exc:   # another broker holds the dirs, inconsistent meta.properties...
             raise FatalStartupError(str(exc)) from exc
         await self.log_manager.startup(self.executor)

@@ -571,7 +571,8 @@ _d("compression.type", STRING, "producer", validator(_check_compression, "[" + "
 
 # Transactions
 _d("transactional.id.expiration.ms", INT, 7 * 24 * 3600 * 1000, at_least(1), importance=HIGH,
-   group="transactions", doc="How long an idle transactional id is remembered.")
+   group="transactions", doc="How long an idle transactional id is remembered; in Kafka 2.x also how long a "
+                              "partition remembers an idle idempotent producer.")
 _d("transaction.max.timeout.ms", INT, 15 * 60 * 1000, at_least(1), importance=HIGH, group="transactions",
    doc="Longest transaction timeout a producer may ask for.")
 _d("transaction.state.log.min.isr", INT, 2, at_least(1), importance=HIGH, group="transactions",
