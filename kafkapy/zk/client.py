@@ -20,7 +20,13 @@
   loop. An unbounded burst (tens of thousands of pipelined reads or writes in a failover)
   only queues inside kazoo and the server, so nothing is gained by it;
 * `wait_connected()` lets a caller that saw a `ConnectionLossError` wait for the
-  reconnection (same session) before retrying, and tells it when the session is gone.
+  reconnection (same session) before retrying, and tells it when the session is gone;
+* `get_many` / `multi_many` pipeline thousands of requests inside that window from kazoo's
+  completion thread: each answer starts the next request there (kazoo's calls are thread-safe;
+  the batch's own bookkeeping is under a lock and no loop object is touched), and the loop is
+  woken once, when the batch is done. A busy broker loop then paces the requests less: the
+  10,000 state reads of a failover (busy 2-core machine) took 17.8 s with a loop wake-up per
+  read, 12.9 s pipelined; with a window of 100 instead of 10, 5.9 s.
 
 Connect strings may carry a chroot (`host:port[,host:port]/kafka`); like Kafka,
 `start()` creates the chroot path first if it does not exist.
