@@ -10,10 +10,28 @@ Topics are written in bulk through AdminZkClient (one ``/brokers/topics/<t>`` pe
 
     .venv/bin/python bench/bench_controller.py --partitions 1000 10000
 
-Measured on the shared 2-core machine (2026-11-22, session 6000 ms): 1000 partitions -> 5.2 s detection +
-4.6 s election (332 leaders moved); 3000 -> 7.8 s + 10.7 s (1002 moved). 10,000 did not finish: under the load
-of creating 30,000 replicas the brokers' ZooKeeper connections drop (SUSPENDED), and a ConnectionLoss inside
-the new controller's failover makes it resign and re-elect itself over and over (epoch 2, 3, 4, ...).
+Partitions whose ISR held only the dead leader cannot move (no unclean election) and are counted apart
+("stuck"); ``replica.lag.time.max.ms`` is raised so that slow first fetches during the setup do not shrink
+ISRs. Each replica holds five file descriptors in a broker (segment, and each of the two mmapped index files
+twice: kafkapy/log/index.py keeps its descriptor next to the mapping, which CPython duplicates), so a broker
+needs 5 x its replicas + sockets: with this container's hard limit of 20,000 (not raisable without
+CAP_SYS_RESOURCE), about 3,900 partitions fit at RF 3 on 3 brokers; beyond that brokers fail with EMFILE.
+
+Measured on the shared 2-core machine (2026-11-22, session 6000 ms; load average at the kill in brackets):
+
+    partitions  detection  election  total            before this round (same bench)
+      1,000       4.9 s     1.2 s     6.1 s  [3.3]     9.4 s (5.7 + 3.7) [3.8]; last session 9.8 s
+      3,000       6.4 s     3.5 s     9.9 s  [3.5]     18.4 s (7.8 + 10.7), last session
+     10,000       6.0 s    21.0 s    27.0 s  [3.3]     never finished (resign/re-elect loop, EMFILE)
+
+The 10,000 row ran with the index descriptors closed after mapping and mapped lazily (a local experiment
+on kafkapy/log/index.py, about 1 descriptor per empty replica; not in the tree). Its election splits into
+8.4 s reading the state of every partition (10,000 ZooKeeper reads, paced by kazoo's threads sharing the GIL
+with a busy broker loop; with --zookeeper-max-in-flight-requests 100 this part took 5.9 s, the total stayed at
+27.3 s) and 11.8 s of state
+machines, mostly the broker side of the same process applying the LeaderAndIsr requests (every new leader
+epoch rewrites and fsyncs the partition's leader-epoch-checkpoint on the loop). Setup (10,000 partitions
+created and every log open) took 39 s.
 """
 from __future__ import annotations
 
