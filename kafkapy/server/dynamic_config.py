@@ -25,7 +25,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from kafkapy.common.config import ConfigError, format_value
+from kafkapy.common.config import PASSWORD, ConfigError, format_value
 from kafkapy.server.config import BROKER_CONFIG, KafkaConfig
 from kafkapy.zk import errors as zk_errors
 from kafkapy.zk.znodes import (
@@ -67,6 +67,16 @@ def is_dynamic_broker_config(name: str) -> bool:
     if name.startswith("listener.name."):
         return True
     return name in BROKER_CONFIG and BROKER_CONFIG[name].is_dynamic
+
+
+def is_password_config(name: str) -> bool:
+    """A broker property of type password, also under a ``listener.name.<l>.[<mechanism>.]`` prefix."""
+    parts = name.split(".")
+    for i in range(len(parts)):
+        key = ".".join(parts[i:])
+        if key in BROKER_CONFIG:
+            return BROKER_CONFIG[key].type is PASSWORD
+    return False
 
 
 def is_per_broker_only(name: str) -> bool:
@@ -121,6 +131,14 @@ class DynamicBrokerConfig:
             if per_broker_only:
                 raise ConfigError("Cannot update these configs at default cluster level, broker id must be "
                                   f"specified: {_scala_set(per_broker_only)}")
+        passwords = sorted(n for n in props if is_password_config(n))
+        if passwords:
+            # Kafka stores dynamic passwords encrypted with password.encoder.secret, and refuses them
+            # without one; kafkapy has no listener that would use them (no SSL or SASL) and no cipher.
+            if not self.static.get("password.encoder.secret"):
+                raise ConfigError("Password encoder secret not configured")
+            raise ConfigError(f"Cannot update these configs dynamically: {_scala_set(passwords)} (password "
+                              "configs belong to SSL and SASL listeners, which kafkapy does not have)")
         # The values must parse and pass the cross-property checks as a whole configuration.
         merged = dict(self.static)
         if per_broker:

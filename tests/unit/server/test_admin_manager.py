@@ -504,6 +504,13 @@ def test_dynamic_broker_config_validation_messages() -> None:
         bc.validate({"log.dirs": "/x"}, per_broker=True)
     with pytest.raises(Exception, match="min.insync.replicas"):
         bc.validate({"min.insync.replicas": "0"}, per_broker=True)
+    with pytest.raises(Exception, match="^Password encoder secret not configured$"):
+        bc.validate({"listener.name.internal.ssl.key.password": "secret"}, per_broker=True)
+    with_secret = DynamicBrokerConfig({"broker.id": 0, "zookeeper.connect": "z:1",
+                                       "password.encoder.secret": "s3"}, 0)
+    with pytest.raises(Exception, match=r"Set\(ssl.keystore.password\).*SSL and SASL"):
+        with_secret.validate({"ssl.keystore.password": "x"}, per_broker=True)
+    with_secret.validate({"log.retention.ms": "5"}, per_broker=True)
 
 
 def test_dynamic_config_manager_rearms_after_session_expiry() -> None:
