@@ -262,3 +262,53 @@ def test_reassignment_completes_when_the_leader_writes_the_isr(zk_chroot: str) -
                 await n.stop()
             await other.close()
     run(main())
+
+
+def test_connection_loss_during_failover_is_retried_without_resigning(zk_chroot: str) -> None:
+    """kazoo drops the connection (session alive) while the new controller reads the partition
+    states: the read is repeated after the reconnection, the failover completes with the epoch it
+    won, and nobody resigns or is elected again."""
+    from kazoo.protocol.connection import _CONNECTION_DROP   # kazoo's own test hook: a real drop
+
+    async def main() -> None:
+        admin_zk = await KafkaZkClient.connect(zk_chroot, session_timeout_ms=6000)
+        node = await Node.start(zk_chroot, 1)
+        try:
+            # Brokers 2 and 3 are not registered: the failover also shrinks ISRs and elects leaders.
+            partitions = {p: [(p + i) % 3 + 1 for i in range(3)] for p in range(60)}
+            await admin_zk.create_topic_assignment("t", partitions)
+            tps = [TopicPartition("t", p) for p in partitions]
+            epoch_before = await admin_zk.create_controller_epoch_if_missing()
+            await admin_zk.create_topic_partition_states(
+                {tp: LeaderAndIsr(partitions[tp.partition][0], 0, tuple(partitions[tp.partition]), epoch_before.epoch)
+                 for tp in tps}, epoch_before.zk_version)
+            session = node.kz.session_id
+            states_seen: list = []
+            real_read = node.kz.get_topic_partition_states
+
+            async def read_dropping_once(parts):
+                parts = list(parts)
+                if not states_seen:
+                    states_seen.append(len(parts))
+                    node.kz.zk._kazoo._call(_CONNECTION_DROP, None)
+                return await real_read(parts)
+            node.kz.get_topic_partition_states = read_dropping_once   # type: ignore[method-assign]
+            await node.controller.startup()
+            await node.controller.event_manager.wait_idle()
+            adapter = node.controller.zk
+            assert adapter.connection_retries >= 1
+            assert node.kz.session_id == session                     # the same session throughout
+            assert node.controller.is_active and node.controller.epoch == epoch_before.epoch + 1
+            stored_epoch = await admin_zk.get_controller_epoch()
+            assert stored_epoch is not None and stored_epoch.epoch == node.controller.epoch
+            assert await admin_zk.get_controller_id() == 1
+            states = await admin_zk.get_topic_partition_states(tps)
+            assert set(states) == set(tps)
+            assert all(s.leader == 1 and s.isr == (1,) and s.controller_epoch == node.controller.epoch
+                       for s in states.values())
+            # Partitions 2 or 3 led lost their leader and got broker 1: a new leader epoch each.
+            assert all(states[tp].leader_epoch >= 1 for tp in tps if partitions[tp.partition][0] != 1)
+        finally:
+            await node.stop()
+            await admin_zk.close()
+    run(main())
