@@ -16,10 +16,10 @@ keep Kafka's protocols on Kafka's znodes (zookeeper-layout.md):
 Watches are plain callables taking a `ZkWatchEvent`, run on the loop (one-shot).
 
 Bulk verbs (partition states) never hand more than ``zookeeper.max.in.flight.requests``
-requests to kazoo at once: the window lives in `ZkClient`, so every caller shares it.
-`retry_until_connected(step)` is Kafka's "retry requests until connected": a step that fails
-with a connection loss is run again once the same session is connected again; session
-expiry (or a client closed under it) is raised to the caller.
+requests to kazoo at once: the window lives in `ZkClient`, so every caller shares it, and
+they pipeline through it (`ZkClient.get_many` / `multi_many`) when the client can.
+`wait_connected()` lets a caller retry after a connection loss once the same session is back
+(Kafka's "retry requests until connected" is done by the controller's adapter).
 """
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ import base64
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from kafkapy.common.types import LeaderAndIsr, TopicPartition
 from kafkapy.zk import errors
@@ -51,7 +51,6 @@ from kafkapy.zk.znodes import (
 log = logging.getLogger(__name__)
 
 Watch = Callable[[ZkWatchEvent], None]
-T = TypeVar("T")
 
 # Partitions per multi in the controller's bulk state writes: each costs ~150 bytes of request,
 # far below jute.maxbuffer (1 MiB), and one request instead of one per partition (the kazoo
@@ -119,21 +118,6 @@ class KafkaZkClient:
             await wait(timeout_ms)
         elif not getattr(self.zk, "connected", True):
             raise errors.SessionExpiredError("ZooKeeper is not connected")
-
-    async def retry_until_connected(self, step: Callable[[], Awaitable[T]],
-                                    on_retry: Callable[[BaseException, int], None] | None = None) -> T:
-        """Run `step()`; after a connection loss (or request time-out) wait until the same session
-        is connected again and run it again. Session expiry and a closed client are raised.
-        `on_retry(error, attempt)` is told about every retry (for logging)."""
-        attempt = 0
-        while True:
-            try:
-                return await step()
-            except (errors.ConnectionLossError, errors.ZkTimeoutError) as exc:
-                attempt += 1
-                if on_retry is not None:
-                    on_retry(exc, attempt)
-                await self.wait_connected()
 
     async def close(self) -> None:
         await self.zk.stop()
