@@ -17,32 +17,49 @@ log = logging.getLogger(__name__)
 
 
 class AbstractIndex:
+    """Descriptors: none is kept open. The mapping holds its own duplicate of the file's descriptor, and an
+    index without entries is not mapped until its first entry (a broker with thousands of idle replicas
+    would otherwise hold two descriptors per index, where Kafka's mapped buffers hold none)."""
+
     ENTRY_SIZE = 0
 
-    __slots__ = ("path", "base_offset", "max_index_size", "_fd", "_mm", "_length", "entries", "max_entries")
+    __slots__ = ("path", "base_offset", "max_index_size", "_open", "_mm", "_length", "entries", "max_entries")
 
     def __init__(self, path: str, base_offset: int, max_index_size: int = 10 * 1024 * 1024,
                  writable: bool = True) -> None:
         self.path = path
         self.base_offset = base_offset
         self.max_index_size = max_index_size
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        existing = os.fstat(self._fd).st_size
-        self.entries = existing // self.ENTRY_SIZE
-        if writable:
-            self._set_length(max(self._round(max_index_size), self.entries * self.ENTRY_SIZE))
-        else:
+        self._mm: mmap.mmap | None = None
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            existing = os.fstat(fd).st_size
+            self.entries = existing // self.ENTRY_SIZE
             self._length = existing
-            self._mm: mmap.mmap | None = None
-            self._map()
+            if writable:
+                length = max(self._round(max_index_size), self.entries * self.ENTRY_SIZE)
+                if length != existing:
+                    os.ftruncate(fd, length)
+                self._length = length
+            if self.entries:
+                self._mm = mmap.mmap(fd, self._length)
+        finally:
+            os.close(fd)
+        self._open = True
         self.max_entries = self._length // self.ENTRY_SIZE
 
     # -- file and mapping -------------------------------------------------------------
     def _round(self, size: int) -> int:
         return size - size % self.ENTRY_SIZE
 
-    def _map(self) -> None:
-        self._mm = mmap.mmap(self._fd, self._length) if self._length > 0 else None
+    def ensure_mapped(self) -> None:
+        """Map the file (before the first entry is written); no-op when mapped or of length 0."""
+        if self._mm is None and self._length > 0 and self._open:
+            fd = os.open(self.path, os.O_RDWR)
+            try:
+                self._mm = mmap.mmap(fd, self._length)
+            finally:
+                os.close(fd)
 
     def _unmap(self) -> None:
         if self._mm is not None:
@@ -50,11 +67,16 @@ class AbstractIndex:
             self._mm = None
 
     def _set_length(self, length: int) -> None:
-        if getattr(self, "_mm", None) is not None:
-            self._unmap()
-        os.ftruncate(self._fd, length)
-        self._length = length
-        self._map()
+        mapped = self._mm is not None
+        self._unmap()
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            os.ftruncate(fd, length)
+            self._length = length
+            if mapped and length > 0:
+                self._mm = mmap.mmap(fd, length)
+        finally:
+            os.close(fd)
         self.max_entries = length // self.ENTRY_SIZE
 
     def resize(self, new_size: int) -> bool:
@@ -85,20 +107,18 @@ class AbstractIndex:
             self._mm.flush()
 
     def close(self) -> None:
-        if self._fd < 0:
+        if not self._open:
             return
         self.trim_to_valid_size()
         self._unmap()
-        os.close(self._fd)
-        self._fd = -1
+        self._open = False
 
     def close_handler(self) -> None:
-        """Release the mapping and descriptor without trimming (the file is being deleted)."""
-        if self._fd < 0:
+        """Release the mapping without trimming (the file is being deleted)."""
+        if not self._open:
             return
         self._unmap()
-        os.close(self._fd)
-        self._fd = -1
+        self._open = False
 
     def rename_to(self, new_path: str) -> None:
         os.rename(self.path, new_path)

@@ -86,12 +86,14 @@ class OffsetIndex(AbstractIndex):
         if rel < 0 or rel > _INT32_MAX:
             raise LogSegmentOffsetOverflowError(
                 f"offset {offset} does not fit in index {self.path} with base offset {self.base_offset}")
+        if self._mm is None:
+            self.ensure_mapped()
         _PACK_ENTRY(self._mm, entries * 8, rel, position)
         self.entries = entries + 1
         self._last_offset = offset
 
     def append_unchecked(self, offset: int, position: int) -> None:
-        """`append` for a caller that guarantees order, room and range (the armed fast path)."""
+        """`append` for a caller that guarantees order, room, range and the mapping (the armed fast path)."""
         entries = self.entries
         _PACK_ENTRY(self._mm, entries * 8, offset - self.base_offset, position)
         self.entries = entries + 1

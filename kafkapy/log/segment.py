@@ -289,6 +289,8 @@ class LogSegment:
         if room <= 0:
             self.disarm_fast_append()
             return
+        oi.ensure_mapped()         # the armed path writes the mappings directly
+        ti.ensure_mapped()
         by_index = self.size + (room - 1) * (self.index_interval_bytes + 1)
         self.fast_limit_size = min(segment_bytes, by_index)
         self.fast_limit_offset = self.base_offset + _INT32_MAX

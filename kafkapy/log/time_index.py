@@ -91,6 +91,8 @@ class TimeIndex(AbstractIndex):
             raise LogSegmentOffsetOverflowError(f"offset {offset} does not fit in time index {self.path}")
         if entries >= self.max_entries:
             self.resize((entries + 1) * self.ENTRY_SIZE)
+        if self._mm is None:
+            self.ensure_mapped()
         _PACK_ENTRY(self._mm, entries * 12, timestamp, rel)
         self.entries = entries + 1
         self._last_ts = timestamp

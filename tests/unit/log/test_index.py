@@ -151,3 +151,31 @@ def test_offset_index_lookups_across_the_warm_section(tmp_path):
         expected = max((e for e in entries if e[1] <= target), default=(1000, 0), key=lambda e: e[1])
         assert idx.lookup_by_position(target) == OffsetPosition(*expected), target
     idx.close()
+
+
+def test_indexes_hold_no_descriptor_of_their_own_and_map_on_first_entry(tmp_path):
+    """Kafka's mapped index buffers keep no file open; here a mapped index holds only the mapping's
+    duplicate descriptor, and an index without entries holds none (thousands of idle replicas)."""
+    import os
+
+    from kafkapy.common.types import TopicPartition
+    from kafkapy.log.config import LogConfig
+    from kafkapy.log.log import Log
+    from kafkapy.protocol.records import SimpleRecord, build_batch
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_fds()
+    logs = [Log(str(tmp_path / f"t-{i}"), LogConfig(index_interval_bytes=100), topic_partition=TopicPartition("t", i),
+                sync_checkpoints=False) for i in range(20)]
+    assert open_fds() - before == 20                       # the .log of each active segment
+    for lg in logs[:10]:
+        for _ in range(3):
+            lg.append_as_leader(bytearray(build_batch([SimpleRecord(None, b"x" * 500)])), 0)
+    assert open_fds() - before == 20 + 10 * 2              # + the two mappings of each log with data
+    assert all(lg.active_segment.offset_index.entries > 0 for lg in logs[:10])
+    assert logs[0].read(0, 1 << 20).records.size > 0 and logs[15].read(0, 1 << 20).records.size == 0
+    for lg in logs:
+        lg.close()
+    assert open_fds() == before
