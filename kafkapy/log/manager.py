@@ -223,6 +223,8 @@ class LogManager:
         return self._dir_of.get(tp)
 
     def _next_log_dir(self) -> str:
+        if len(self.log_dirs) == 1:       # the common case: no need to count thousands of logs
+            return self.log_dirs[0]
         counts = {d: 0 for d in self.log_dirs}
         for d in self._dir_of.values():
             counts[d] = counts.get(d, 0) + 1
