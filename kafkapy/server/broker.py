@@ -168,7 +168,8 @@ class KafkaServer:
         try:
             self.zk_client = await KafkaZkClient.connect(
                 cfg.get("zookeeper.connect"), session_timeout_ms=int(cfg.get("zookeeper.session.timeout.ms")),
-                connection_timeout_ms=int(cfg.zk_connection_timeout_ms))
+                connection_timeout_ms=int(cfg.zk_connection_timeout_ms),
+                max_in_flight_requests=int(cfg.get("zookeeper.max.in.flight.requests")))
         except zk_errors.ZkError as exc:
             raise FatalStartupError(f"Timed out waiting for connection to zookeeper "
                                     f"{cfg.get('zookeeper.connect')}: {exc}") from exc
