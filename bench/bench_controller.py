@@ -19,19 +19,18 @@ CAP_SYS_RESOURCE), about 3,900 partitions fit at RF 3 on 3 brokers; beyond that 
 
 Measured on the shared 2-core machine (2026-11-22, session 6000 ms; load average at the kill in brackets):
 
-    partitions  detection  election  total            before this round (same bench)
-      1,000       4.9 s     1.2 s     6.1 s  [3.3]     9.4 s (5.7 + 3.7) [3.8]; last session 9.8 s
-      3,000       6.4 s     3.5 s     9.9 s  [3.5]     18.4 s (7.8 + 10.7), last session
-     10,000       6.0 s    21.0 s    27.0 s  [3.3]     never finished (resign/re-elect loop, EMFILE)
+    partitions  detection  election  total            earlier
+      1,000       4.2 s     1.1 s     5.3 s  [1.1]     9.8 s (5.2 + 4.6) in the first session
+      3,000       6.4 s     3.5 s     9.9 s  [3.5]     18.4 s (7.8 + 10.7) in the first session
+     10,000       4.8 s    17.7 s    22.4 s  [3.0]     never finished (resign/re-elect loop, EMFILE)
 
-The 10,000 row ran with the index descriptors closed after mapping and mapped lazily (a local experiment
-on kafkapy/log/index.py, about 1 descriptor per empty replica; not in the tree). Its election splits into
-8.4 s reading the state of every partition (10,000 ZooKeeper reads, paced by kazoo's threads sharing the GIL
-with a busy broker loop; with --zookeeper-max-in-flight-requests 100 this part took 5.9 s, the total stayed at
-27.3 s) and 11.8 s of state
-machines, mostly the broker side of the same process applying the LeaderAndIsr requests (every new leader
-epoch rewrites and fsyncs the partition's leader-epoch-checkpoint on the loop). Setup (10,000 partitions
-created and every log open) took 39 s.
+The 1,000 and 10,000 rows are one run of `--partitions 1000 10000` on the tree with the index descriptors
+closed after mapping (1 descriptor per idle replica instead of 5), the leader-epoch checkpoints written off
+the loop and the controller's ZooKeeper verbs pipelined and retried across connection losses. An earlier
+10,000 run split its election into 8.4 s reading the state of every partition (10,000 ZooKeeper reads paced
+by kazoo's threads sharing the GIL with a busy broker loop; --zookeeper-max-in-flight-requests 100 made that
+part 5.9 s but not the total) and 11.8 s of state machines and LeaderAndIsr handling. Setup (10,000
+partitions created and every log open) took 21 s.
 """
 from __future__ import annotations
 
