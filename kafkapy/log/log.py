@@ -249,19 +249,8 @@ class Log:
                 if (not base and length + 12 == n and magic == 2 and 0 < count == lod + 1
                         and (attrs & 0x27) in (self._fast_attrs if allow_zstd else self._fast_attrs_no_zstd)
                         and pid < 0 and _crc32c(view[21:]) == crc):
-                    local = self.local
-                    first = local.log_end_offset
+                    first = self._store_checked_batch(view, n, length, lod, max_ts, leader_epoch)
                     last = first + lod
-                    seg = local.segments.last
-                    _PACK_PATCH(view, 0, first, length, leader_epoch)
-                    if leader_epoch > self.leader_epoch_cache.latest_epoch:
-                        self.leader_epoch_cache.assign(leader_epoch, first)
-                    if seg.size + n <= seg.fast_limit_size and last <= seg.fast_limit_offset \
-                            and max_ts <= seg.fast_limit_timestamp:
-                        seg.append_armed(last, max_ts, view, n)
-                    else:
-                        self._append_and_arm(seg, view, n, first, last, max_ts)
-                    local.log_end_offset = last + 1
                     codec = attrs & 7
                     # tuple.__new__ skips the NamedTuple's Python-level constructor (same value, less time)
                     return _new_tuple(LogAppendInfo, (
@@ -287,6 +276,25 @@ class Log:
         if pending:
             self._update_producers_after_leader_append(pending, info)
         return info
+
+    def _store_checked_batch(self, view: memoryview, n: int, length: int, lod: int, max_ts: int,
+                             leader_epoch: int) -> int:
+        """Append one batch the fast paths checked: offsets and epoch patched in place, one write; returns
+        its first offset."""
+        local = self.local
+        first = local.log_end_offset
+        last = first + lod
+        seg = local.segments.last
+        _PACK_PATCH(view, 0, first, length, leader_epoch)
+        if leader_epoch > self.leader_epoch_cache.latest_epoch:
+            self.leader_epoch_cache.assign(leader_epoch, first)
+        if seg.size + n <= seg.fast_limit_size and last <= seg.fast_limit_offset \
+                and max_ts <= seg.fast_limit_timestamp:
+            seg.append_armed(last, max_ts, view, n)
+        else:
+            self._append_and_arm(seg, view, n, first, last, max_ts)
+        local.log_end_offset = last + 1
+        return first
 
     def _append_and_arm(self, seg: LogSegment, view: memoryview, n: int, first: int, last: int,
                         max_ts: int) -> None:
@@ -319,19 +327,8 @@ class Log:
         if dup is not None:
             return LogAppendInfo(dup.first_offset, dup.last_offset, dup.timestamp, dup.last_offset, dup.timestamp,
                                  self._log_start_offset, count, n, 1, codec, codec)
-        local = self.local
-        first = local.log_end_offset
+        first = self._store_checked_batch(view, n, length, lod, max_ts, leader_epoch)
         last = first + lod
-        seg = local.segments.last
-        _PACK_PATCH(view, 0, first, length, leader_epoch)
-        if leader_epoch > self.leader_epoch_cache.latest_epoch:
-            self.leader_epoch_cache.assign(leader_epoch, first)
-        if seg.size + n <= seg.fast_limit_size and last <= seg.fast_limit_offset \
-                and max_ts <= seg.fast_limit_timestamp:
-            seg.append_armed(last, max_ts, view, n)
-        else:
-            self._append_and_arm(seg, view, n, first, last, max_ts)
-        local.log_end_offset = last + 1
         self.producer_state.update_leader_batch(pid, epoch, bseq, first, last, max_ts)
         return _new_tuple(LogAppendInfo, (
             first, last, max_ts, last, NO_TIMESTAMP, self._log_start_offset, count, n, 1, codec, codec, True,
