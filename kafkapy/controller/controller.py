@@ -503,8 +503,14 @@ class KafkaController:
                 self._reset_for_failover_retry()
 
     def _reset_for_failover_retry(self) -> None:
-        """Local part of a resignation: everything the failover builds, but not the epoch."""
+        """Local part of a resignation: everything the failover builds, but not the epoch (nor the
+        watches already armed: a retried failover must not arm them twice)."""
         epoch, epoch_zk_version = self.context.epoch, self.context.epoch_zk_version
+        self._release_controller_state()
+        self.context.epoch, self.context.epoch_zk_version = epoch, epoch_zk_version
+
+    def _release_controller_state(self) -> None:
+        """Stop what the failover started: timers, state machines, broker channels, pending requests."""
         if self._rebalance_timer is not None:
             self._rebalance_timer.cancel()
             self._rebalance_timer = None
@@ -516,7 +522,6 @@ class KafkaController:
         self.batch.clear()
         self._zk_reassignments.clear()
         self.context.reset()
-        self.context.epoch, self.context.epoch_zk_version = epoch, epoch_zk_version
 
     async def _on_controller_failover(self) -> None:
         zk, ctx = self.zk, self.context
@@ -604,20 +609,10 @@ class KafkaController:
 
     async def _on_controller_resignation(self) -> None:
         self.log.debug("Resigning")
-        if self._rebalance_timer is not None:
-            self._rebalance_timer.cancel()
-            self._rebalance_timer = None
-        self.topic_deletion_manager.reset()
-        self.replica_state_machine.shutdown()
-        self.partition_state_machine.shutdown()
-        for broker_id in list(self.context.live_brokers):
-            self.channel.remove_broker(broker_id)
-        self.batch.clear()
-        self._zk_reassignments.clear()
         self._topic_watches.clear()
         self._broker_watches.clear()
         self._isr_watches.clear()
-        self.context.reset()
+        self._release_controller_state()
         self.log.info("Resigned")
 
     # ================================================================ broker changes
