@@ -38,7 +38,7 @@ sys.path.insert(0, str(HERE))
 
 import confluent_kafka  # noqa: E402
 
-from kafka_broker import KafkaBroker, KafkaDistUnavailable, kafka_available  # noqa: E402
+from kafkapy.testing.kafka_broker import KafkaBroker, KafkaDistUnavailable, kafka_available  # noqa: E402
 from kafkapy.testing.broker import BrokerProcess, wait_for_leaders  # noqa: E402
 from kafkapy.testing.zookeeper import ZooKeeperServer  # noqa: E402
 from workloads import MockCluster, ProduceSpec, consume, group_consume, latency, produce  # noqa: E402

@@ -4,17 +4,15 @@ entries (value, source, read-only, sensitive, synonyms) and the error codes and 
 CreateTopics / CreatePartitions / DeleteTopics / AlterConfigs / IncrementalAlterConfigs requests."""
 from __future__ import annotations
 
-import socket
-import subprocess
 import time
 import uuid
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from kafkapy.testing.broker import BrokerProcess, free_port
-from kafkapy.testing.kafka_dist import KafkaDistUnavailable, java_executable, kafka_classpath
+from kafkapy.testing.broker import BrokerProcess
+from kafkapy.testing.kafka_broker import KafkaBroker
+from kafkapy.testing.kafka_dist import KafkaDistUnavailable, kafka_classpath
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -38,49 +36,6 @@ SHARED_PROPS = {"num.partitions": 1, "offsets.topic.replication.factor": 1,
 PER_BROKER_VALUES = frozenset({"listeners", "log.dirs", "zookeeper.connect"})
 
 
-class RealKafka:
-    """A Kafka 2.8.2 broker process from the Maven-fetched jars."""
-
-    def __init__(self, classpath: str, work: Path, zk_connect: str) -> None:
-        self.port = free_port()
-        work.mkdir(parents=True, exist_ok=True)
-        self.work = work
-        props = {"broker.id": 0, "listeners": f"PLAINTEXT://127.0.0.1:{self.port}", "log.dirs": str(work / "data"),
-                 "zookeeper.connect": zk_connect, **SHARED_PROPS}
-        (work / "server.properties").write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-        self.out = open(work / "kafka.out", "wb")
-        self.proc = subprocess.Popen([java_executable(), "-Xmx512m", "-cp", classpath, "kafka.Kafka",
-                                      str(work / "server.properties")], stdout=self.out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        self.bootstrap = f"127.0.0.1:{self.port}"
-
-    def wait(self, timeout_s: float = 180) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Kafka exited: {(self.work / 'kafka.out').read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    pass
-                md = AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(timeout=5)
-                if md.controller_id >= 0 and md.brokers:
-                    return
-            except (OSError, KafkaException):
-                pass
-            time.sleep(0.2)
-        raise TimeoutError("Kafka 2.8.2 did not start in time")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.out.close()
-
-
 BOOTSTRAPS: list[str] = []
 
 
@@ -96,12 +51,14 @@ def brokers(zookeeper, tmp_path_factory) -> Iterator[tuple[AdminClient, AdminCli
     except KafkaDistUnavailable as exc:
         pytest.skip(f"Kafka 2.8.2 jars unavailable: {exc}")
     base = tmp_path_factory.mktemp("admin-vs-kafka")
-    kafka = RealKafka(classpath, base / "kafka", f"{zookeeper.connect_string}/k282-{uuid.uuid4().hex[:8]}")
+    kafka = KafkaBroker(base / "kafka", f"{zookeeper.connect_string}/k282-{uuid.uuid4().hex[:8]}",
+                        overrides=SHARED_PROPS, classpath=classpath, jvm_options=("-Xmx512m",))
     ours = BrokerProcess(base / "ours", f"{zookeeper.connect_string}/kpy-{uuid.uuid4().hex[:8]}", broker_id=0,
                          overrides=SHARED_PROPS)
     try:
+        kafka.launch()          # both start at once; Kafka's JVM is the slower
         ours.start()
-        kafka.wait()
+        kafka.wait_started(180)
         BOOTSTRAPS[:] = [kafka.bootstrap, ours.bootstrap]
         yield (AdminClient({"bootstrap.servers": kafka.bootstrap}), AdminClient({"bootstrap.servers": ours.bootstrap}))
     finally:

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kafkapy.testing.broker import BrokerProcess, free_port, wait_for_leaders
-from kafkapy.testing.kafka_dist import KafkaDistUnavailable, java_executable, kafka_classpath, run_kafka_class
+from kafkapy.testing.broker import BrokerProcess, wait_for_leaders
+from kafkapy.testing.kafka_broker import KafkaBroker
+from kafkapy.testing.kafka_dist import KafkaDistUnavailable, kafka_classpath, run_kafka_class
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -131,66 +129,20 @@ def test_config_command_and_ours_agree_on_zookeeper(classpath: str, zk_chroot: s
 
 
 # ------------------------------------------------------------------ a real Kafka 2.8.2 broker
-class KafkaBroker:
-    def __init__(self, classpath: str, work: Path, zk_connect: str) -> None:
-        self.port = free_port()
-        self.work = work
-        work.mkdir(parents=True, exist_ok=True)
-        props = {"broker.id": 0, "listeners": f"PLAINTEXT://127.0.0.1:{self.port}", "log.dirs": str(work / "data"),
-                 "zookeeper.connect": zk_connect, "offsets.topic.replication.factor": 1, "num.partitions": 1,
-                 "transaction.state.log.replication.factor": 1, "transaction.state.log.min.isr": 1,
-                 "group.initial.rebalance.delay.ms": 0, "zookeeper.session.timeout.ms": 6000}
-        (work / "server.properties").write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-        self.log = open(work / "kafka.out", "wb")
-        self.proc = subprocess.Popen([java_executable(), "-Xmx512m", "-cp", classpath, "kafka.Kafka",
-                                      str(work / "server.properties")], stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        self.bootstrap = f"127.0.0.1:{self.port}"
-        self.log_dir = str(work / "data")
-
-    def wait(self, timeout_s: float = 180) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Kafka exited with {self.proc.returncode}: "
-                                   f"{(self.work / 'kafka.out').read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    pass
-                from confluent_kafka.admin import AdminClient as CAdmin
-                md = CAdmin({"bootstrap.servers": self.bootstrap}).list_topics(timeout=5)
-                if md.controller_id >= 0 and md.brokers:
-                    return
-            except Exception:            # noqa: BLE001 - still starting (refused, no metadata yet)
-                pass
-            time.sleep(0.2)
-        raise TimeoutError("Kafka 2.8.2 did not start in time")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def kafka_broker(classpath: str, zookeeper, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
     chroot = f"{zookeeper.connect_string}/kafka282-{uuid.uuid4().hex[:10]}"
-    kb = KafkaBroker(classpath, tmp_path_factory.mktemp("kafka282"), chroot)
-    kb.zk_connect = chroot                      # type: ignore[attr-defined]
+    kb = KafkaBroker(tmp_path_factory.mktemp("kafka282"), chroot, classpath=classpath, jvm_options=("-Xmx512m",),
+                     overrides={"zookeeper.session.timeout.ms": 6000})
     try:
-        kb.wait()
+        kb.start(180)
         yield kb
     finally:
         kb.stop()
 
 
 def test_bootstrap_create_lands_in_zookeeper_like_zookeeper_create(kafka_broker: KafkaBroker) -> None:
-    zk_connect = kafka_broker.zk_connect                                      # type: ignore[attr-defined]
+    zk_connect = kafka_broker.zookeeper_connect
     a = ours("kafka-topics.sh", "--zookeeper", zk_connect, "--create", "--topic", "via-zk",
              "--replica-assignment", "0,0,0", "--config", "retention.ms=1000", "--config", "cleanup.policy=compact")
     b = ours("kafka-topics.sh", "--bootstrap-server", kafka_broker.bootstrap, "--create", "--topic", "via-bs",
@@ -243,8 +195,11 @@ def test_our_tools_print_what_kafkas_tools_print_against_kafka(kafka_broker: Kaf
         mine = ours(script, "--bootstrap-server", bs, *mine_args)
         assert mine.returncode == theirs.returncode, (args, mine.stderr)
         assert mine.stdout.decode() == theirs.stdout, args
+    # The partitions added above exist on the broker before anything compares log dirs (a loaded
+    # machine could otherwise show the fourth partition to one tool and not to the other).
+    wait_for_leaders(bs, "same", 4)
     # Delete records: same output shape and the same low watermarks.
-    spec = Path(kafka_broker.work) / "dr.json"
+    spec = kafka_broker.work_dir / "dr.json"
     spec.write_text(json.dumps({"partitions": [{"topic": "same", "partition": 0, "offset": 0}], "version": 1}))
     theirs = kafkas(classpath, "kafka.admin.DeleteRecordsCommand", "--bootstrap-server", bs,
                     "--offset-json-file", str(spec))
@@ -309,7 +264,7 @@ def test_our_clients_against_kafka(kafka_broker: KafkaBroker) -> None:
             earliest = await admin.list_offsets({TopicPartition("k2", 0): -2})
             assert earliest[TopicPartition("k2", 0)][0] == 5
             dirs = await admin.describe_log_dirs()
-            assert kafka_broker.log_dir in dirs[0]
-            assert TopicPartition("k2", 0) in dirs[0][kafka_broker.log_dir].replicas
+            assert str(kafka_broker.data_dir) in dirs[0]
+            assert TopicPartition("k2", 0) in dirs[0][str(kafka_broker.data_dir)].replicas
             assert (await admin.delete_topics(["k2"])) == {"k2": None}
     asyncio.run(asyncio.wait_for(go(), 240))

@@ -1,4 +1,5 @@
-"""A real Apache Kafka 2.8.2 broker (ZooKeeper mode) as a subprocess, for side-by-side benchmarks.
+"""A real Apache Kafka 2.8.2 broker (ZooKeeper mode) as a subprocess: the oracle of the tests that compare
+kafkapy with Kafka, and the other side of the side-by-side benchmarks.
 
 The jars come from ``kafkapy.testing.kafka_dist.kafka_classpath()`` (Maven, cached under
 ``~/.cache/kafkapy``). The broker runs as ``kafka-server-start.sh`` would start it: a 1 GiB
@@ -17,15 +18,12 @@ directory, default flush policy) on the chroot it is given. Kafka's log4j output
 from __future__ import annotations
 
 import os
-import sys
+import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from kafkapy.testing.kafka_dist import (KAFKA_VERSION, KafkaDistUnavailable,  # noqa: E402
-                                        java_executable, kafka_classpath)
-from kafkapy.testing.process import ServerProcess  # noqa: E402
+from kafkapy.testing.kafka_dist import KAFKA_VERSION, KafkaDistUnavailable, java_executable, kafka_classpath
+from kafkapy.testing.process import ServerProcess
 
 # Logging jars for the JVM (Kafka 2.8 logs through slf4j -> log4j 1.2).
 _LOG_JARS = ("/usr/share/java/log4j-1.2.jar", "/usr/share/java/slf4j-log4j12.jar")
@@ -77,6 +75,30 @@ class KafkaBroker(ServerProcess):
     def marker_path(self) -> Path:
         return self.log_dir / "server.log"     # log4j's file; the console gets only the JVM's own output
 
+    def wait_started(self, timeout_s: float = 90.0) -> None:
+        if all(os.path.exists(j) for j in _LOG_JARS):
+            super().wait_started(timeout_s)
+            return
+        # No log4j binding on this machine: Kafka logs nothing, so wait until it answers Metadata with a
+        # controller (its last startup step that clients can see).
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise self.start_error(f"Kafka exited with {self.proc.returncode} during startup:\n{self.log_tail()}")
+            if self._port_open() and self._has_controller():
+                return
+            time.sleep(0.2)
+        raise self.start_error(f"Kafka did not answer Metadata with a controller within {timeout_s} s")
+
+    def _has_controller(self) -> bool:
+        from kafkapy.clients.sync import SyncAdminClient     # only on this fallback path
+        from kafkapy.common.errors import ApiError
+        try:
+            with SyncAdminClient({"bootstrap.servers": self.bootstrap, "request.timeout.ms": 5000}) as admin:
+                return admin.describe_cluster().controller_id >= 0
+        except (ApiError, OSError, TimeoutError):
+            return False                  # still starting
+
     def properties(self) -> dict[str, Any]:
         props: dict[str, Any] = {
             "broker.id": self.broker_id,
@@ -100,7 +122,8 @@ class KafkaBroker(ServerProcess):
         (self.work_dir / "log4j.properties").write_text(_LOG4J.format(path=self.log_dir / "server.log"))
 
     def command(self) -> list[str]:
-        cp = self.classpath or kafka_available()
+        cp = kafka_available() if self.classpath is None else os.pathsep.join(
+            [self.classpath, *(j for j in _LOG_JARS if os.path.exists(j) and j not in self.classpath)])
         return [java_executable(), *self.jvm_options,
                 f"-Dlog4j.configuration=file:{self.work_dir / 'log4j.properties'}",
                 f"-Dkafka.logs.dir={self.log_dir}", "-cp", cp, "kafka.Kafka", str(self.config_path)]
