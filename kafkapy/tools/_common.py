@@ -52,6 +52,9 @@ def _wrap(text: str, width: int = 37) -> list[str]:
     return [lines[0]] + ["  " + line for line in lines[1:]]
 
 
+KAFKA_VERSION = "2.8.2"   # what `--version` prints: the Kafka release whose tools these mirror
+
+
 class ToolParser:
     def __init__(self, prog: str, options: Sequence[Opt], description: str) -> None:
         self.prog = prog
@@ -87,6 +90,17 @@ class ToolParser:
                 raise UsageError(f"{item.lstrip('-').split('=')[0]} is not a recognized option")
             raise UsageError(f"Found non-option argument: {item}")
         return args
+
+    def help_or_version(self, args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int | None:
+        """The exit code when the command line asks for help or the version (or is empty: help, then 1);
+        None when the tool should go on."""
+        if args.help or not argv:
+            out.write(self.description + "\n" + self.usage() + "\n")
+            return 0 if args.help else 1
+        if args.version:
+            out.write(KAFKA_VERSION + "\n")
+            return 0
+        return None
 
     def print_usage_and_die(self, message: str, err: TextIO | None = None) -> int:
         err = err or sys.stderr

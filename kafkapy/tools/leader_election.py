@@ -48,7 +48,6 @@ OPTIONS = [
 ]
 
 PARSER = ToolParser("kafka-leader-election.sh", OPTIONS, DESCRIPTION)
-KAFKA_VERSION = "2.8.2"
 
 
 def parse_election_json(text: str) -> list[TopicPartition]:
@@ -166,12 +165,9 @@ async def main_async(argv: Sequence[str], out: TextIO | None = None, err: TextIO
     err = err or sys.stderr
     try:
         args = PARSER.parse(argv)
-        if args.help or not argv:
-            out.write(DESCRIPTION + "\n" + PARSER.usage() + "\n")
-            return 0 if args.help else 1
-        if args.version:
-            out.write(KAFKA_VERSION + "\n")
-            return 0
+        done = PARSER.help_or_version(args, argv, out)
+        if done is not None:
+            return done
         etype, partitions = check_args(args)
     except UsageError as e:
         return PARSER.print_usage_and_die(str(e), err)

@@ -38,7 +38,6 @@ OPTIONS = [
 ]
 
 PARSER = ToolParser("kafka-preferred-replica-election.sh", OPTIONS, DESCRIPTION)
-KAFKA_VERSION = "2.8.2"
 
 
 def parse_preferred_json(text: str) -> list[TopicPartition]:
@@ -124,12 +123,9 @@ async def main_async(argv: Sequence[str], out: TextIO | None = None, err: TextIO
     err = err or sys.stderr
     try:
         args = PARSER.parse(argv)
-        if args.help or not argv:
-            out.write(DESCRIPTION + "\n" + PARSER.usage() + "\n")
-            return 0 if args.help else 1
-        if args.version:
-            out.write(KAFKA_VERSION + "\n")
-            return 0
+        done = PARSER.help_or_version(args, argv, out)
+        if done is not None:
+            return done
         if not args.bootstrap_server and not args.zookeeper:
             raise UsageError("Exactly one of '--bootstrap-server' or '--zookeeper' must be provided")
         if args.bootstrap_server and args.zookeeper:

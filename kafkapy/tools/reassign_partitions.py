@@ -67,7 +67,6 @@ OPTIONS = [
 ]
 
 PARSER = ToolParser("kafka-reassign-partitions.sh", OPTIONS, DESCRIPTION)
-KAFKA_VERSION = "2.8.2"
 ACTIONS = ("--generate", "--execute", "--verify", "--cancel", "--list")
 
 LEADER_THROTTLED_RATE = "leader.replication.throttled.rate"
@@ -625,12 +624,9 @@ async def main_async(argv: Sequence[str], out: TextIO | None = None, err: TextIO
     err = err or sys.stderr
     try:
         args = PARSER.parse(argv)
-        if args.help or not argv:
-            out.write(DESCRIPTION + "\n" + PARSER.usage() + "\n")
-            return 0 if args.help else 1
-        if args.version:
-            out.write(KAFKA_VERSION + "\n")
-            return 0
+        done = PARSER.help_or_version(args, argv, out)
+        if done is not None:
+            return done
         action = check_args(args)
         _int(args.throttle, "throttle")
     except UsageError as e:

@@ -18,8 +18,8 @@ from kafkapy.common.config import ConfigError
 from kafkapy.common.errors import ApiError
 from kafkapy.common.types import TopicPartition
 from kafkapy.log.config import TOPIC_CONFIG_DEF
-from kafkapy.tools._common import (CommandError, Opt, ToolParser, UsageError, check_invalid, load_properties_file,
-                                   run_tool)
+from kafkapy.tools._common import (KAFKA_VERSION, CommandError, Opt, ToolParser, UsageError,
+                                   check_invalid, load_properties_file, run_tool)
 from kafkapy.zk import errors as zk_errors
 from kafkapy.zk.admin_zk import (COLLISION_WARNING, INTERNAL_TOPICS, AdminZkClient, RackAwareMode,
                                  has_collision_chars)
@@ -73,7 +73,6 @@ OPTIONS = [
 ]
 
 PARSER = ToolParser("kafka-topics.sh", OPTIONS, DESCRIPTION)
-KAFKA_VERSION = "2.8.2"
 
 
 class TopicCommandError(Exception):
