@@ -34,35 +34,13 @@ class BrokerProcess(ServerProcess):
     label = "broker"
     start_error = BrokerStartError
 
+    DEFAULT_PROPERTIES = {"zookeeper.session.timeout.ms": 6000, "controlled.shutdown.retry.backoff.ms": 500}
+
     def __init__(self, work_dir: str | os.PathLike[str], zookeeper_connect: str, *, broker_id: int = 0,
                  port: int | None = None, overrides: dict[str, Any] | None = None, host: str = "127.0.0.1",
                  env: dict[str, str] | None = None) -> None:
-        super().__init__(work_dir, broker_id=broker_id, host=host, port=port)
-        self.zookeeper_connect = zookeeper_connect
-        self.overrides = dict(overrides or {})
+        super().__init__(work_dir, zookeeper_connect, broker_id=broker_id, host=host, port=port, overrides=overrides)
         self.env = dict(env or {})
-
-    def properties(self) -> dict[str, Any]:
-        props: dict[str, Any] = {
-            "broker.id": self.broker_id,
-            "listeners": f"PLAINTEXT://{self.host}:{self.port}",
-            "log.dirs": str(self.data_dir),
-            "zookeeper.connect": self.zookeeper_connect,
-            "zookeeper.session.timeout.ms": 6000,
-            "num.partitions": 1,
-            "offsets.topic.replication.factor": 1,
-            "transaction.state.log.replication.factor": 1,
-            "transaction.state.log.min.isr": 1,
-            "group.initial.rebalance.delay.ms": 0,
-            "controlled.shutdown.retry.backoff.ms": 500,
-        }
-        props.update(self.overrides)
-        return props
-
-    def write_config(self) -> None:
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        lines = [f"{k}={v}" for k, v in self.properties().items()]
-        self.config_path.write_text("\n".join(lines) + "\n")
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "kafkapy.tools.server_start", str(self.config_path)]

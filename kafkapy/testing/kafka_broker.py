@@ -60,14 +60,13 @@ class KafkaBroker(ServerProcess):
     label = "Kafka broker"
     start_error = KafkaBrokerStartError
     version = KAFKA_VERSION
+    DEFAULT_PROPERTIES = {"zookeeper.session.timeout.ms": 18000}
 
     def __init__(self, work_dir: str | os.PathLike[str], zookeeper_connect: str, *, broker_id: int = 0,
                  port: int | None = None, overrides: dict[str, Any] | None = None,
                  host: str = "127.0.0.1", classpath: str | None = None,
                  jvm_options: tuple[str, ...] = JVM_OPTIONS) -> None:
-        super().__init__(work_dir, broker_id=broker_id, host=host, port=port)
-        self.zookeeper_connect = zookeeper_connect
-        self.overrides = dict(overrides or {})
+        super().__init__(work_dir, zookeeper_connect, broker_id=broker_id, host=host, port=port, overrides=overrides)
         self.classpath = classpath
         self.jvm_options = tuple(jvm_options)
 
@@ -99,26 +98,9 @@ class KafkaBroker(ServerProcess):
         except (ApiError, OSError, TimeoutError):
             return False                  # still starting
 
-    def properties(self) -> dict[str, Any]:
-        props: dict[str, Any] = {
-            "broker.id": self.broker_id,
-            "listeners": f"PLAINTEXT://{self.host}:{self.port}",
-            "log.dirs": str(self.data_dir),
-            "zookeeper.connect": self.zookeeper_connect,
-            "zookeeper.session.timeout.ms": 18000,
-            "num.partitions": 1,
-            "offsets.topic.replication.factor": 1,
-            "transaction.state.log.replication.factor": 1,
-            "transaction.state.log.min.isr": 1,
-            "group.initial.rebalance.delay.ms": 0,
-        }
-        props.update(self.overrides)
-        return props
-
     def write_config(self) -> None:
-        self.work_dir.mkdir(parents=True, exist_ok=True)
+        super().write_config()
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text("".join(f"{k}={v}\n" for k, v in self.properties().items()))
         (self.work_dir / "log4j.properties").write_text(_LOG4J.format(path=self.log_dir / "server.log"))
 
     def command(self) -> list[str]:

@@ -87,19 +87,23 @@ def die_with_parent() -> Callable[[], None] | None:
 class ServerProcess:
     """A broker subprocess with its config, data and logs under ``work_dir`` (see the module doc).
 
-    Subclasses provide `command()` (and may extend `environment()`), `write_config()`, and say where
-    the started marker is logged (`marker_path`, default: the console).
+    Subclasses provide `command()` (and may extend `environment()` and `write_config()`), their own
+    `DEFAULT_PROPERTIES`, and say where the started marker is logged (`marker_path`, default: the console).
     """
 
     label = "server"
     start_error: type[RuntimeError] = RuntimeError
+    DEFAULT_PROPERTIES: dict[str, Any] = {}     # a subclass's defaults, after the shared ones
 
-    def __init__(self, work_dir: str | os.PathLike[str], *, broker_id: int, host: str = "127.0.0.1",
-                 port: int | None = None) -> None:
+    def __init__(self, work_dir: str | os.PathLike[str], zookeeper_connect: str, *, broker_id: int,
+                 host: str = "127.0.0.1", port: int | None = None,
+                 overrides: dict[str, Any] | None = None) -> None:
         self.work_dir = Path(work_dir)
+        self.zookeeper_connect = zookeeper_connect
         self.broker_id = broker_id
         self.host = host
         self.port = port or free_port(host)
+        self.overrides = dict(overrides or {})
         self.proc: subprocess.Popen[bytes] | None = None
         self._console: Any = None
         self._marker_offset = 0
@@ -145,8 +149,27 @@ class ServerProcess:
     def environment(self) -> dict[str, str] | None:
         return None
 
+    def properties(self) -> dict[str, Any]:
+        """server.properties: one broker on its own port and dirs, single-replica internal topics, no
+        initial rebalance delay; then the subclass's defaults, then the overrides."""
+        props: dict[str, Any] = {
+            "broker.id": self.broker_id,
+            "listeners": f"PLAINTEXT://{self.host}:{self.port}",
+            "log.dirs": str(self.data_dir),
+            "zookeeper.connect": self.zookeeper_connect,
+            "num.partitions": 1,
+            "offsets.topic.replication.factor": 1,
+            "transaction.state.log.replication.factor": 1,
+            "transaction.state.log.min.isr": 1,
+            "group.initial.rebalance.delay.ms": 0,
+            **self.DEFAULT_PROPERTIES,
+        }
+        props.update(self.overrides)
+        return props
+
     def write_config(self) -> None:
-        raise NotImplementedError
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text("".join(f"{k}={v}\n" for k, v in self.properties().items()))
 
     def banner(self) -> str:
         return f"\n===== start {self.starts + 1} =====\n"
