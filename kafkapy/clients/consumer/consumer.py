@@ -371,8 +371,10 @@ class Consumer:
         sent: dict[TopicPartition, tuple[int, int]] = {}
         by_topic: dict[str, list] = {}
         for tp in tps:
-            st = self._assignment[tp]
-            assert st.fetch_position is not None
+            # the task starts after its spawner yielded: a rebalance may have revoked or reset the partition
+            st = self._assignment.get(tp)
+            if st is None or st.fetch_position is None:
+                continue
             sent[tp] = (st.fetch_position, st.epoch)
             by_topic.setdefault(tp.topic, []).append(_FETCH_PARTITION(
                 partition=tp.partition, fetch_offset=st.fetch_position, log_start_offset=-1,
@@ -382,6 +384,10 @@ class Consumer:
                              session_epoch=-1, topics=[_FETCH_TOPIC(topic=t, partitions=ps)
                                                        for t, ps in by_topic.items()],
                              forgotten_topics_data=[], rack_id="")
+        if not sent:
+            self._fetching.discard(node)
+            self._wakeup_fetcher.set()
+            return
         try:
             conn = await self.client.connection(node)
             resp = await conn.send(ApiKey.FETCH, req)
