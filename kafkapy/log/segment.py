@@ -521,6 +521,7 @@ class LogSegment:
             next_offset = self.read_next_offset()
             self.offset_index.full_check(self.size, next_offset)
             self.time_index.full_check(next_offset)
+            self._check_offset_index_against_log()
             self._check_time_index_against_log()
         else:
             self.offset_index.sanity_check(self.size)
@@ -544,6 +545,24 @@ class LogSegment:
                 a2, b2 = ti.entry(ti.entries - 2), ti.entry(ti.entries - 1)
                 if not (a2.timestamp < b2.timestamp and a2.offset <= b2.offset):
                     raise InvalidOffsetIndexError(f"time index file {ti.path} has unordered last entries")
+
+    def _check_offset_index_against_log(self) -> None:
+        """Every offset-index entry points at the start of a log entry whose last offset it names, as
+        `append` writes them (an entry overwritten with other plausible numbers passes the order checks)."""
+        oi = self.offset_index
+        for entry in oi.entries_list():
+            header = None
+            if entry.position + 17 <= self.size:
+                raw = os.pread(self.fd, min(_MAX_HEADER, self.size - entry.position), entry.position)
+                magic = raw[16] if len(raw) > 16 else -1
+                if len(raw) >= (61 if magic == 2 else 26 if magic == 1 else 17):
+                    try:
+                        header = parse_header(raw, 0, entry.position)
+                    except (CorruptRecordError, RecordsCorruptError, struct.error):
+                        header = None
+            if header is None or header.last_offset != entry.offset:
+                raise InvalidOffsetIndexError(f"index file {oi.path} has entry ({entry.offset}, {entry.position}) "
+                                              f"that does not match the log")
 
     def _check_time_index_against_log(self) -> None:
         """Every time-index entry names an entry of the log with that max timestamp, and the last
