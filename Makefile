@@ -24,7 +24,8 @@ os-deps:
 
 # A missing or broken virtualenv (e.g. its interpreter is gone) is made anew with the Python that
 # scripts/install-os-deps.sh picks ($$PYTHON, else python3 or python3.11, >= 3.11 with venv).
-$(STAMP): setup.cfg pyproject.toml | os-deps
+# setup.py and csrc/ build the C helpers: a change there rebuilds them (pip install -e again).
+$(STAMP): setup.cfg pyproject.toml setup.py $(wildcard csrc/*.c csrc/*.h) | os-deps
 	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
 	  py="$$(scripts/install-os-deps.sh --python)" || exit 1; \
 	  echo "creating $(VENV) with $$py ($$("$$py" --version 2>&1))"; \

@@ -9,6 +9,8 @@
 #   kcat                          kcat interoperability tests and `make run` checks
 #   ip                            network-namespace partitions in the cluster tests (iproute2)
 #   pgrep, ps                     process checks (procps)
+#   cc, Python.h                  kafkapy's two optional C helpers, built by `pip install` (gcc, libc6-dev,
+#                                 python3-dev); without them kafkapy runs slower pure-Python equivalents
 #
 # Works without a terminal (CI: no stdin): apt runs non-interactively, sudo never prompts.
 # Exits non-zero, saying what is missing, when a prerequisite cannot be installed.
@@ -45,6 +47,19 @@ java_ok() {
   else command -v java >/dev/null 2>&1 && java -version >/dev/null 2>&1; fi
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+# Python's headers for the interpreter the virtualenv is built with (the C helpers include Python.h)
+python_headers_ok() {
+  local p
+  p="$(python_pick)" || return 1
+  "$p" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null
+}
+python_dev_package() {
+  case "$(python_pick 2>/dev/null || echo python3)" in
+    *python3.11) echo python3.11-dev ;;
+    *) echo python3-dev ;;
+  esac
+}
+compiler_ok() { have cc && [ -f /usr/include/stdio.h ]; }
 
 # Package wanted for each missing prerequisite.
 missing_packages() {
@@ -59,6 +74,8 @@ missing_packages() {
   have kcat || have kafkacat || need+=(kcat)
   have ip || need+=(iproute2)
   have pgrep || need+=(procps)
+  compiler_ok || need+=(gcc libc6-dev)
+  python_ok && ! python_headers_ok && need+=($(python_dev_package))
   echo "${need[@]:-}"
 }
 
@@ -72,6 +89,8 @@ check_all() {
   have kcat || have kafkacat || bad+=("kcat")
   have ip || bad+=("ip (iproute2)")
   have pgrep || bad+=("pgrep (procps)")
+  compiler_ok || bad+=("a C compiler (cc) and the C library's headers")
+  python_headers_ok || bad+=("Python's headers (Python.h) for $(python_pick 2>/dev/null || echo python3)")
   if [ ${#bad[@]} -ne 0 ]; then
     for b in "${bad[@]}"; do echo "[os-deps] missing: $b" >&2; done
     return 1

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from kafkapy.common.native import native_enabled
 from kafkapy.common.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, NO_TIMESTAMP, TopicPartition
 from kafkapy.protocol.records import RecordsError, crc32c, read_entry, records_of
 
@@ -43,6 +44,14 @@ _INT32_MAX = 0x7FFFFFFF
 _new_tuple = tuple.__new__
 _crc32c = crc32c
 _UNPACK_PRODUCER = struct.Struct(">hi").unpack_from   # producer epoch and base sequence, at byte 51
+
+# The C twin of the inline fast path plus LogSegment.append_armed (src/append_module.c), when built.
+_native_append_v2 = None
+if native_enabled():
+    try:
+        from ._append import append_v2 as _native_append_v2
+    except ImportError:  # not built: the Python fast path below does the same
+        _native_append_v2 = None
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +242,9 @@ class Log:
         codecs = range(5) if self._fast_codec < 0 else (self._fast_codec,)
         self._fast_attrs = frozenset(codecs)
         self._fast_attrs_no_zstd = frozenset(x for x in codecs if x != 4)
+        # the same sets as bit masks, for the C append
+        self._fast_mask = sum(1 << x for x in self._fast_attrs)
+        self._fast_mask_no_zstd = sum(1 << x for x in self._fast_attrs_no_zstd)
         self._fast_max_size = min(c.max_message_bytes, c.segment_bytes)
 
     def append_as_leader(self, records, leader_epoch: int, *, require_single_v2_batch: bool = False,
@@ -241,6 +253,16 @@ class Log:
         if self._fast_path and from_client:
             # The common produce, inline: one v2 batch stored as it came. Header checks, CRC-32C, two
             # patched fields, one write. Anything unusual falls through to the general path below.
+            # The C helper does all of it in one call when the segment is armed for the append and
+            # the epoch is not new; None means it changed nothing and the Python code decides.
+            if _native_append_v2 is not None and leader_epoch <= self.leader_epoch_cache.latest_epoch:
+                local = self.local
+                info = _native_append_v2(local.segments.last, records, local.log_end_offset, leader_epoch,
+                                         self._fast_mask if allow_zstd else self._fast_mask_no_zstd,
+                                         self._fast_max_size, self._log_start_offset, LogAppendInfo)
+                if info is not None:
+                    local.log_end_offset = info[1] + 1
+                    return info
             view = records if records.__class__ is memoryview else memoryview(records)
             n = len(view)
             if 61 <= n <= self._fast_max_size and not view.readonly:

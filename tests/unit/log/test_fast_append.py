@@ -2,15 +2,20 @@
 exactly as the general path does, which decides every roll with `LogSegment.should_roll`.
 
 Two logs get the same operations; one has the fast path switched off. Their segments (base offsets,
-sizes), offset and time index entries and bytes on disk must be equal after every step.
+sizes), offset and time index entries, bytes on disk and the state kept beside them must be equal after
+every step. Each test runs twice: with the Python fast path and with its C twin (kafkapy.log._append).
 """
 from __future__ import annotations
 
+import contextlib
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kafkapy.common.errors import ApiError
 from kafkapy.common.types import TopicPartition
+from kafkapy.log import log as log_module
 from kafkapy.log.config import LogConfig
 from kafkapy.log.log import Log
 from kafkapy.log.segment import LogSegment
@@ -20,13 +25,31 @@ from .helpers import LOG_SETTINGS, FakeClock, batch, check_log_invariants
 T0 = 1_600_000_000_000
 
 
+NATIVE = log_module._native_append_v2
+IMPLS = ["python", pytest.param("native", marks=pytest.mark.skipif(
+    NATIVE is None, reason="kafkapy.log._append is not built (or KAFKAPY_NATIVE=0)"))]
+
+
+@contextlib.contextmanager
+def fast_impl(impl: str):
+    """The fast path in Python (the C helper hidden) or in C."""
+    saved = log_module._native_append_v2
+    log_module._native_append_v2 = NATIVE if impl == "native" else None
+    try:
+        yield
+    finally:
+        log_module._native_append_v2 = saved
+
+
 def layout(log: Log) -> list:
-    out = []
+    out = [log.log_end_offset]
     for seg in log.segments:
         with open(seg.log_path, "rb") as f:
             data = f.read()[:seg.size]
-        out.append((seg.base_offset, seg.size, seg.offset_index.entries_list(), seg.time_index.entries_list(),
-                    data))
+        oi, ti = seg.offset_index, seg.time_index
+        out.append((seg.base_offset, seg.size, oi.entries_list(), ti.entries_list(), data,
+                    seg.max_timestamp_so_far, seg.offset_of_max_timestamp_so_far, seg.bytes_since_last_index_entry,
+                    oi.entries, oi.last_offset, ti.entries, ti.last_entry))
     return out
 
 
@@ -54,12 +77,17 @@ op = st.one_of(
 )
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @LOG_SETTINGS
 @given(ops=st.lists(op, min_size=1, max_size=60),
        index_bytes=st.sampled_from([64, 128, 4096]),
        interval=st.sampled_from([0, 150, 4096]))
-def test_fast_path_rolls_and_indexes_like_the_general_path(tmp_path_factory, ops, index_bytes, interval):
-    tmp_path = tmp_path_factory.mktemp("fast")
+def test_fast_path_rolls_and_indexes_like_the_general_path(tmp_path_factory, impl, ops, index_bytes, interval):
+    with fast_impl(impl):
+        run_ops(tmp_path_factory.mktemp("fast"), ops, index_bytes, interval)
+
+
+def run_ops(tmp_path, ops, index_bytes: int, interval: int) -> None:
     clock = FakeClock(T0)
     config = LogConfig(segment_bytes=3000, segment_ms=10**9, index_interval_bytes=interval,
                        segment_index_bytes=index_bytes)
@@ -95,15 +123,26 @@ def test_fast_path_rolls_and_indexes_like_the_general_path(tmp_path_factory, ops
         slow.close()
 
 
-def test_the_armed_path_is_taken_by_the_fast_log_only(tmp_path, monkeypatch):
+@pytest.mark.parametrize("impl", IMPLS)
+def test_the_armed_path_is_taken_by_the_fast_log_only(tmp_path, monkeypatch, impl):
     calls: list[str] = []
-    original = LogSegment.append_armed
+    if impl == "native":
+        def native_spy(seg, *args):
+            info = NATIVE(seg, *args)
+            if info is not None:
+                calls.append(seg.dir_path)
+            return info
 
-    def spy(self, *args):
-        calls.append(self.dir_path)
-        return original(self, *args)
+        monkeypatch.setattr(log_module, "_native_append_v2", native_spy)
+    else:
+        original = LogSegment.append_armed
 
-    monkeypatch.setattr(LogSegment, "append_armed", spy)
+        def spy(self, *args):
+            calls.append(self.dir_path)
+            return original(self, *args)
+
+        monkeypatch.setattr(log_module, "_native_append_v2", None)
+        monkeypatch.setattr(LogSegment, "append_armed", spy)
     clock = FakeClock(T0)
     fast, slow = open_pair(tmp_path, LogConfig(), clock)
     for i in range(10):
@@ -116,33 +155,37 @@ def test_the_armed_path_is_taken_by_the_fast_log_only(tmp_path, monkeypatch):
     slow.close()
 
 
-def test_index_full_rolls_on_the_fast_path(tmp_path):
-    # 64-byte index: 8 offset entries, 5 time entries; an entry after every batch (interval 0)
-    config = LogConfig(segment_bytes=1 << 20, index_interval_bytes=0, segment_index_bytes=64)
-    clock = FakeClock(T0)
-    fast, slow = open_pair(tmp_path, config, clock)
-    for i in range(40):
-        for log in (fast, slow):
-            log.append_as_leader(batch(1, ts=T0 + i), 0)
-    assert fast.num_segments > 1
-    assert layout(fast) == layout(slow)
-    for seg in fast.segments[:-1]:
-        assert seg.time_index.entries <= seg.time_index.max_entries and seg.offset_index.entries <= 8
-    fast.close()
-    slow.close()
+@pytest.mark.parametrize("impl", IMPLS)
+def test_index_full_rolls_on_the_fast_path(tmp_path, impl):
+    with fast_impl(impl):
+        # 64-byte index: 8 offset entries, 5 time entries; an entry after every batch (interval 0)
+        config = LogConfig(segment_bytes=1 << 20, index_interval_bytes=0, segment_index_bytes=64)
+        clock = FakeClock(T0)
+        fast, slow = open_pair(tmp_path, config, clock)
+        for i in range(40):
+            for log in (fast, slow):
+                log.append_as_leader(batch(1, ts=T0 + i), 0)
+        assert fast.num_segments > 1
+        assert layout(fast) == layout(slow)
+        for seg in fast.segments[:-1]:
+            assert seg.time_index.entries <= seg.time_index.max_entries and seg.offset_index.entries <= 8
+        fast.close()
+        slow.close()
 
 
-def test_segment_ms_rolls_on_the_fast_path_and_follows_config_changes(tmp_path):
-    clock = FakeClock(T0)
-    fast, slow = open_pair(tmp_path, LogConfig(segment_ms=1000), clock)
-    for dt in (0, 100, 999, 1000, 1001, 1500, 2500):
+@pytest.mark.parametrize("impl", IMPLS)
+def test_segment_ms_rolls_on_the_fast_path_and_follows_config_changes(tmp_path, impl):
+    with fast_impl(impl):
+        clock = FakeClock(T0)
+        fast, slow = open_pair(tmp_path, LogConfig(segment_ms=1000), clock)
+        for dt in (0, 100, 999, 1000, 1001, 1500, 2500):
+            for log in (fast, slow):
+                log.append_as_leader(batch(1, ts=T0 + dt), 0)
+        assert [s.base_offset for s in fast.segments] == [0, 4, 6]
         for log in (fast, slow):
-            log.append_as_leader(batch(1, ts=T0 + dt), 0)
-    assert [s.base_offset for s in fast.segments] == [0, 4, 6]
-    for log in (fast, slow):
-        log.update_config(LogConfig(segment_ms=100))
-        log.append_as_leader(batch(1, ts=T0 + 2650), 0)
-    assert [s.base_offset for s in fast.segments] == [0, 4, 6, 7]
-    assert layout(fast) == layout(slow)
-    fast.close()
-    slow.close()
+            log.update_config(LogConfig(segment_ms=100))
+            log.append_as_leader(batch(1, ts=T0 + 2650), 0)
+        assert [s.base_offset for s in fast.segments] == [0, 4, 6, 7]
+        assert layout(fast) == layout(slow)
+        fast.close()
+        slow.close()
