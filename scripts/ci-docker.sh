@@ -4,7 +4,7 @@
 #      kafkapy-base:bookworm (../shared/scripts/docker-base-image.sh), when those scripts exist;
 #   2. download the dependencies as wheels into wheelhouse/ (pip download);
 #   3. docker build --build-arg BASE_IMAGE=kafkapy-base:bookworm -t kafkapy:test from a small
-#      staged context (Dockerfile, requirements.txt, wheelhouse/, config/, bin/, docker/, kafkapy/).
+#      staged context (Dockerfile, requirements.txt, wheelhouse/, config/, bin/, docker/, csrc/, kafkapy/).
 # Idempotent. Without a usable engine it prints one line, "docker unavailable: <reason>", and exits 0
 # (the container tests then skip). Settings: IMAGE (kafkapy:test), BASE_IMAGE (kafkapy-base:bookworm),
 # PYTHON (.venv/bin/python, else python3).
@@ -42,7 +42,7 @@ fi
 CTX="$(mktemp -d "${TMPDIR:-/tmp}/kafkapy-docker-ctx.XXXXXX")"
 trap 'rm -rf "$CTX"' EXIT
 cp "$ROOT/Dockerfile" "$ROOT/requirements.txt" "$CTX/"
-cp -r "$ROOT/wheelhouse" "$ROOT/config" "$ROOT/bin" "$ROOT/docker" "$CTX/"
+cp -r "$ROOT/wheelhouse" "$ROOT/config" "$ROOT/bin" "$ROOT/docker" "$ROOT/csrc" "$CTX/"
 mkdir -p "$CTX/kafkapy"
 (cd "$ROOT" && find kafkapy -name '*.py' -print0 | xargs -0 cp --parents -t "$CTX/")
 
