@@ -78,14 +78,12 @@ static int get_ll(PyObject *obj, const SlotMap *map, int i, long long *out) {
     return 1;
 }
 
-static int set_ll(PyObject *obj, const SlotMap *map, int i, long long value) {
-    PyObject *v = PyLong_FromLongLong(value);
-    if (v == NULL) return -1;
+/* store a new reference in a slot, dropping the old one: cannot fail */
+static void swap_slot(PyObject *obj, const SlotMap *map, int i, PyObject *value) {
     PyObject **slot = (PyObject **)((char *)obj + map->offset[i]);
     PyObject *old = *slot;
-    *slot = v;
+    *slot = value;
     Py_XDECREF(old);
-    return 0;
 }
 
 /* ---- big-endian fields -------------------------------------------------------------------- */
@@ -179,6 +177,72 @@ static PyObject *append_v2(PyObject *module, PyObject *const *args, Py_ssize_t n
         }
     }
 
+    /* Everything the append changes is made before the write: the answer, the new slot values and the
+     * index entries (bytes past the entry counts, unseen until the counts move). After a successful write
+     * only references are swapped, which cannot fail; after a failed one the prepared objects go away
+     * and nothing has changed. */
+    PyObject *result = NULL;
+    PyObject *nv[9] = {NULL};    /* size, since, max_ts, off_max_ts, oi entries, oi last, ti entries, ti ts, ti off */
+    long long since_after = index_entry ? n : since + n;
+    {
+        /* LogAppendInfo(first, last, max_ts, last, NO_TIMESTAMP, log_start_offset, count, bytes, 1 batch,
+         * codec, codec, monotonic, epoch, epoch starts), filled in place like tuple.__new__(info_type, ...) */
+        PyTypeObject *itype = (PyTypeObject *)info_type;
+        PyObject *first_obj = PyLong_FromLongLong(first), *last_obj = PyLong_FromLongLong(last);
+        PyObject *epoch_obj = PyLong_FromLongLong(epoch), *codec_obj = PyLong_FromLong((long)(attrs & 7));
+        PyObject *epochs = NULL;
+        if (first_obj && last_obj && epoch_obj && codec_obj) {
+            if (epoch >= 0) {
+                PyObject *pair = PyTuple_Pack(2, epoch_obj, first_obj);
+                epochs = pair ? PyTuple_Pack(1, pair) : NULL;
+                Py_XDECREF(pair);
+            } else {
+                epochs = PyTuple_New(0);
+            }
+        }
+        if (epochs) result = itype->tp_alloc(itype, 14);
+        if (result == NULL) {
+            Py_XDECREF(first_obj); Py_XDECREF(last_obj); Py_XDECREF(epoch_obj); Py_XDECREF(codec_obj);
+            Py_XDECREF(epochs);
+            goto error;
+        }
+        PyObject *items[14] = {first_obj, last_obj, PyLong_FromLongLong(max_ts), last_obj, PyLong_FromLong(-1),
+                               args[6], PyLong_FromLong(count), PyLong_FromSsize_t(n), PyLong_FromLong(1),
+                               codec_obj, codec_obj, Py_True, epoch_obj, epochs};
+        static const int owned[14] = {1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1};
+        int missing = 0;
+        for (int i = 0; i < 14; i++) {
+            if (items[i] == NULL) { missing = 1; continue; }
+            if (!owned[i]) Py_INCREF(items[i]);         /* the second reference to a shared value */
+            PyTuple_SET_ITEM(result, i, items[i]);
+        }
+        if (missing) goto error;                        /* the tuple owns what it holds */
+        nv[0] = PyLong_FromLongLong(size + n);
+        nv[1] = PyLong_FromLongLong(since_after);
+        if (nv[0] == NULL || nv[1] == NULL) goto error;
+        if (new_max_ts) {
+            nv[2] = PyLong_FromLongLong(max_ts_so_far);
+            nv[3] = PyLong_FromLongLong(off_max_ts);
+            if (nv[2] == NULL || nv[3] == NULL) goto error;
+        }
+        if (index_entry) {
+            nv[4] = PyLong_FromLongLong(oi_entries + 1);
+            Py_INCREF(last_obj);
+            nv[5] = last_obj;
+            if (nv[4] == NULL) goto error;
+            put32((uint8_t *)oi_buf.buf + oi_entries * 8, (uint32_t)(last - seg_base));
+            put32((uint8_t *)oi_buf.buf + oi_entries * 8 + 4, (uint32_t)size);
+            if (time_entry) {
+                nv[6] = PyLong_FromLongLong(ti_entries + 1);
+                nv[7] = PyLong_FromLongLong(max_ts_so_far);
+                nv[8] = PyLong_FromLongLong(off_max_ts);
+                if (nv[6] == NULL || nv[7] == NULL || nv[8] == NULL) goto error;
+                put64((uint8_t *)ti_buf.buf + ti_entries * 12, (uint64_t)max_ts_so_far);
+                put32((uint8_t *)ti_buf.buf + ti_entries * 12 + 8, (uint32_t)(off_max_ts - seg_base));
+            }
+        }
+    }
+
     /* the write: offsets and epoch patched, then the whole batch at the segment's end */
     put64(b, (uint64_t)first);
     put32(b + 12, (uint32_t)epoch);
@@ -194,67 +258,27 @@ static PyObject *append_v2(PyObject *module, PyObject *const *args, Py_ssize_t n
         }
         done += w;
     }
-    PyBuffer_Release(&v);
 
-    /* the bookkeeping of LogSegment.append_armed */
+    /* the bookkeeping of LogSegment.append_armed: references swapped */
+    swap_slot(seg, &seg_map, S_SIZE, nv[0]);
+    swap_slot(seg, &seg_map, S_SINCE, nv[1]);
+    if (new_max_ts) {
+        swap_slot(seg, &seg_map, S_MAX_TS, nv[2]);
+        swap_slot(seg, &seg_map, S_OFF_MAX_TS, nv[3]);
+    }
     if (index_entry) {
-        put32((uint8_t *)oi_buf.buf + oi_entries * 8, (uint32_t)(last - seg_base));
-        put32((uint8_t *)oi_buf.buf + oi_entries * 8 + 4, (uint32_t)size);
-        PyBuffer_Release(&oi_buf);
-        if (set_ll(oi, &oi_map, O_ENTRIES, oi_entries + 1) < 0 || set_ll(oi, &oi_map, O_LAST_OFFSET, last) < 0)
-            goto error_after;
+        swap_slot(oi, &oi_map, O_ENTRIES, nv[4]);
+        swap_slot(oi, &oi_map, O_LAST_OFFSET, nv[5]);
         if (time_entry) {
-            put64((uint8_t *)ti_buf.buf + ti_entries * 12, (uint64_t)max_ts_so_far);
-            put32((uint8_t *)ti_buf.buf + ti_entries * 12 + 8, (uint32_t)(off_max_ts - seg_base));
-            PyBuffer_Release(&ti_buf);
-            if (set_ll(ti, &ti_map, T_ENTRIES, ti_entries + 1) < 0 || set_ll(ti, &ti_map, T_LAST_TS, max_ts_so_far) < 0
-                    || set_ll(ti, &ti_map, T_LAST_OFF, off_max_ts) < 0)
-                goto error_after;
-        }
-        since = n;
-    } else {
-        since += n;
-    }
-    if (set_ll(seg, &seg_map, S_SIZE, size + n) < 0 || set_ll(seg, &seg_map, S_SINCE, since) < 0)
-        goto error_after;
-    if (new_max_ts && (set_ll(seg, &seg_map, S_MAX_TS, max_ts_so_far) < 0
-                       || set_ll(seg, &seg_map, S_OFF_MAX_TS, off_max_ts) < 0))
-        goto error_after;
-
-    /* LogAppendInfo(first, last, max_ts, last, NO_TIMESTAMP, log_start_offset, count, bytes, 1 batch,
-     * codec, codec, monotonic, epoch, epoch starts), filled in place like tuple.__new__(info_type, ...) */
-    PyTypeObject *itype = (PyTypeObject *)info_type;
-    PyObject *first_obj = PyLong_FromLongLong(first), *last_obj = PyLong_FromLongLong(last);
-    PyObject *epoch_obj = PyLong_FromLongLong(epoch), *codec_obj = PyLong_FromLong((long)(attrs & 7));
-    PyObject *epochs = NULL, *result = NULL;
-    if (first_obj && last_obj && epoch_obj && codec_obj) {
-        if (epoch >= 0) {
-            PyObject *pair = PyTuple_Pack(2, epoch_obj, first_obj);
-            epochs = pair ? PyTuple_Pack(1, pair) : NULL;
-            Py_XDECREF(pair);
-        } else {
-            epochs = PyTuple_New(0);
+            swap_slot(ti, &ti_map, T_ENTRIES, nv[6]);
+            swap_slot(ti, &ti_map, T_LAST_TS, nv[7]);
+            swap_slot(ti, &ti_map, T_LAST_OFF, nv[8]);
         }
     }
-    if (epochs) result = itype->tp_alloc(itype, 14);
-    if (result) {
-        PyObject *items[14] = {first_obj, last_obj, PyLong_FromLongLong(max_ts), last_obj, PyLong_FromLong(-1),
-                               args[6], PyLong_FromLong(count), PyLong_FromSsize_t(n), PyLong_FromLong(1),
-                               codec_obj, codec_obj, Py_True, epoch_obj, epochs};
-        static const int owned[14] = {1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1};
-        for (int i = 0; i < 14; i++) {
-            if (items[i] == NULL) { Py_CLEAR(result); break; }
-        }
-        for (int i = 0; i < 14; i++) {
-            if (items[i] == NULL) continue;
-            if (!owned[i]) Py_INCREF(items[i]);         /* the second reference to a shared value */
-            if (result) PyTuple_SET_ITEM(result, i, items[i]);
-            else Py_DECREF(items[i]);
-        }
-        return result;
-    }
-    Py_XDECREF(first_obj); Py_XDECREF(last_obj); Py_XDECREF(epoch_obj); Py_XDECREF(codec_obj); Py_XDECREF(epochs);
-    return NULL;
+    if (oi_buf.obj) PyBuffer_Release(&oi_buf);
+    if (ti_buf.obj) PyBuffer_Release(&ti_buf);
+    PyBuffer_Release(&v);
+    return result;
 
 none:
     if (oi_buf.obj) PyBuffer_Release(&oi_buf);
@@ -262,13 +286,11 @@ none:
     PyBuffer_Release(&v);
     Py_RETURN_NONE;
 error:
+    Py_XDECREF(result);
+    for (int i = 0; i < 9; i++) Py_XDECREF(nv[i]);
     if (oi_buf.obj) PyBuffer_Release(&oi_buf);
     if (ti_buf.obj) PyBuffer_Release(&ti_buf);
     PyBuffer_Release(&v);
-    return NULL;
-error_after:
-    if (oi_buf.obj) PyBuffer_Release(&oi_buf);
-    if (ti_buf.obj) PyBuffer_Release(&ti_buf);
     return NULL;
 }
 

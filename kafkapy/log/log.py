@@ -247,9 +247,12 @@ class Log:
         self._fast_mask_no_zstd = sum(1 << x for x in self._fast_attrs_no_zstd)
         self._fast_max_size = min(c.max_message_bytes, c.segment_bytes)
 
-    def append_as_leader(self, records, leader_epoch: int, *, require_single_v2_batch: bool = False,
+    def append_as_leader(self, records, leader_epoch: int, require_single_v2_batch: bool = False,
                          allow_zstd: bool = True, from_client: bool = True) -> LogAppendInfo:
-        """Validate ``records`` (a writable buffer, patched in place), assign offsets and append."""
+        """Validate ``records`` (a writable buffer, patched in place), assign offsets and append.
+
+        The flags may be given by position (no ``*``): the produce path does, since binding keyword
+        arguments costs CPython more than the rest of this call's Python work."""
         if self._fast_path and from_client:
             # The common produce, inline: one v2 batch stored as it came. Header checks, CRC-32C, two
             # patched fields, one write. Anything unusual falls through to the general path below.

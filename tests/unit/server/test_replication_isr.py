@@ -39,7 +39,7 @@ class FakeLog:
         self.log_end_offset = 0
         self.high_watermark = 0
 
-    def append_as_leader(self, records, leader_epoch, **_kw):
+    def append_as_leader(self, records, leader_epoch, *_flags, **_kw):
         self.log_end_offset += len(records)
         return None
 

@@ -33,7 +33,7 @@ class FakeLog:
         self.high_watermark = 0
         self.epochs: list[tuple[int, int]] = []
 
-    def append_as_leader(self, records, leader_epoch, **_kw):
+    def append_as_leader(self, records, leader_epoch, *_flags, **_kw):
         n = len(records)
         first = self.log_end_offset
         self.log_end_offset += n
