@@ -11,11 +11,12 @@
  * without a producer id, a bad CRC, a codec the topic does not take, a segment not armed for
  * this append (roll decision, index room), or objects of unexpected types.
  *
- * The segment and its indexes are the Python objects themselves (LogSegment, OffsetIndex,
- * TimeIndex use __slots__): their slots are read and written through the member descriptors'
- * offsets, resolved once per class. Nothing is cached across calls but those offsets, so Python
- * code keeps owning the state. Everything is read and checked before the write; after it, only
- * an allocation failure can stop the update. */
+ * The numbers the append reads and writes live in C structs that LogSegment and the indexes are
+ * built on (SegmentCore, IndexCore below: Python sees them as ordinary int attributes), a few cache
+ * lines instead of a dozen scattered int objects: after the kernel's copy of the batch, every line
+ * touched is a likely miss. The object references (the segment's indexes, an index's mapping) are
+ * __slots__ of the Python classes, read through the member descriptors' offsets, resolved once per
+ * class. Everything is read, checked and prepared before the write; after it only C fields change. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
@@ -28,17 +29,66 @@
 
 #define V2_HEADER 61
 
-/* ---- slots by offset ------------------------------------------------------------------------ */
-enum { S_FD, S_SIZE, S_BASE, S_INTERVAL, S_SINCE, S_MAX_TS, S_OFF_MAX_TS, S_LIM_SIZE, S_LIM_OFFSET, S_LIM_TS,
-       S_OFFSET_INDEX, S_TIME_INDEX, SEG_SLOTS };
-static const char *const seg_names[SEG_SLOTS] = {
-    "fd", "size", "base_offset", "index_interval_bytes", "bytes_since_last_index_entry", "max_timestamp_so_far",
-    "offset_of_max_timestamp_so_far", "fast_limit_size", "fast_limit_offset", "fast_limit_timestamp",
-    "offset_index", "time_index"};
-enum { O_MM, O_ENTRIES, O_LAST_OFFSET, OI_SLOTS };
-static const char *const oi_names[OI_SLOTS] = {"_mm", "entries", "_last_offset"};
-enum { T_MM, T_ENTRIES, T_LAST_TS, T_LAST_OFF, TI_SLOTS };
-static const char *const ti_names[TI_SLOTS] = {"_mm", "entries", "_last_ts", "_last_off"};
+/* ---- the C cores of LogSegment and the indexes ---------------------------------------------- */
+typedef struct {
+    PyObject_HEAD
+    long long fd, size, base_offset, index_interval_bytes, bytes_since_last_index_entry, max_timestamp_so_far,
+        offset_of_max_timestamp_so_far, fast_limit_size, fast_limit_offset, fast_limit_timestamp;
+} SegmentCore;
+
+#define SEG_MEMBER(name, doc) {#name, T_LONGLONG, offsetof(SegmentCore, name), 0, doc}
+static PyMemberDef segment_members[] = {
+    SEG_MEMBER(fd, "the .log file's descriptor"),
+    SEG_MEMBER(size, "bytes of entries in the .log file"),
+    SEG_MEMBER(base_offset, "the segment's base offset"),
+    SEG_MEMBER(index_interval_bytes, "bytes between index entries"),
+    SEG_MEMBER(bytes_since_last_index_entry, "bytes appended since the last index entry"),
+    SEG_MEMBER(max_timestamp_so_far, "the largest timestamp in the segment (-1: none)"),
+    SEG_MEMBER(offset_of_max_timestamp_so_far, "the offset of that timestamp (-1: none)"),
+    SEG_MEMBER(fast_limit_size, "armed fast append: the size it may reach (-1: not armed)"),
+    SEG_MEMBER(fast_limit_offset, "armed fast append: the last offset it may take"),
+    SEG_MEMBER(fast_limit_timestamp, "armed fast append: the largest timestamp it may take"),
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject SegmentCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "kafkapy.log._append.SegmentCore",
+    .tp_doc = "The numbers of a LogSegment that the C append reads and writes (its base class).",
+    .tp_basicsize = sizeof(SegmentCore),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_members = segment_members,
+};
+
+typedef struct {
+    PyObject_HEAD
+    long long entries, last_offset, last_ts, last_off;
+} IndexCore;
+
+static PyMemberDef index_members[] = {
+    {"entries", T_LONGLONG, offsetof(IndexCore, entries), 0, "valid entries"},
+    {"_last_offset", T_LONGLONG, offsetof(IndexCore, last_offset), 0, "offset index: the last entry's offset"},
+    {"_last_ts", T_LONGLONG, offsetof(IndexCore, last_ts), 0, "time index: the last entry's timestamp"},
+    {"_last_off", T_LONGLONG, offsetof(IndexCore, last_off), 0, "time index: the last entry's offset"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject IndexCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "kafkapy.log._append.IndexCore",
+    .tp_doc = "The numbers of an offset or time index that the C append reads and writes (their base class).",
+    .tp_basicsize = sizeof(IndexCore),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_members = index_members,
+};
+
+/* ---- object slots by offset ----------------------------------------------------------------- */
+enum { S_OFFSET_INDEX, S_TIME_INDEX, SEG_SLOTS };
+static const char *const seg_names[SEG_SLOTS] = {"offset_index", "time_index"};
+enum { I_MM, INDEX_SLOTS };
+static const char *const index_names[INDEX_SLOTS] = {"_mm"};
 
 typedef struct {
     PyTypeObject *type;          /* strong reference; NULL until resolved */
@@ -67,24 +117,6 @@ static int resolve(SlotMap *map, PyTypeObject *type, const char *const *names, i
 }
 
 #define SLOT(obj, map, i) (*(PyObject **)((char *)(obj) + (map).offset[i]))
-
-/* an int slot's value; 0 (and no exception) when unset or not an int */
-static int get_ll(PyObject *obj, const SlotMap *map, int i, long long *out) {
-    PyObject *v = *(PyObject **)((char *)obj + map->offset[i]);
-    if (v == NULL || !PyLong_Check(v)) return 0;
-    int overflow;
-    *out = PyLong_AsLongLongAndOverflow(v, &overflow);
-    if (overflow || (*out == -1 && PyErr_Occurred())) { PyErr_Clear(); return 0; }
-    return 1;
-}
-
-/* store a new reference in a slot, dropping the old one: cannot fail */
-static void swap_slot(PyObject *obj, const SlotMap *map, int i, PyObject *value) {
-    PyObject **slot = (PyObject **)((char *)obj + map->offset[i]);
-    PyObject *old = *slot;
-    *slot = value;
-    Py_XDECREF(old);
-}
 
 /* ---- big-endian fields -------------------------------------------------------------------- */
 static inline uint32_t be32(const uint8_t *p) {
@@ -118,7 +150,9 @@ static PyObject *append_v2(PyObject *module, PyObject *const *args, Py_ssize_t n
         PyErr_SetString(PyExc_TypeError, "info_type must be a tuple subclass");
         return NULL;
     }
-    if (!resolve(&seg_map, Py_TYPE(seg), seg_names, SEG_SLOTS)) Py_RETURN_NONE;
+    if (!PyObject_TypeCheck(seg, &SegmentCoreType) || !resolve(&seg_map, Py_TYPE(seg), seg_names, SEG_SLOTS))
+        Py_RETURN_NONE;
+    SegmentCore *sc = (SegmentCore *)seg;
 
     Py_buffer v;
     if (PyObject_GetBuffer(args[1], &v, PyBUF_WRITABLE) < 0) { PyErr_Clear(); Py_RETURN_NONE; }
@@ -143,47 +177,36 @@ static PyObject *append_v2(PyObject *module, PyObject *const *args, Py_ssize_t n
     if (~kp_crc32c_update(0xFFFFFFFFu, b + 21, (size_t)(n - 21)) != crc) goto none;
 
     /* the segment: armed for this append? */
-    long long fd, size, seg_base, interval, since, max_ts_so_far, off_max_ts, lim_size, lim_offset, lim_ts;
-    if (!get_ll(seg, &seg_map, S_LIM_SIZE, &lim_size) || !get_ll(seg, &seg_map, S_LIM_OFFSET, &lim_offset)
-            || !get_ll(seg, &seg_map, S_LIM_TS, &lim_ts) || !get_ll(seg, &seg_map, S_SIZE, &size))
-        goto none;
+    long long size = sc->size;
     long long last = first + lod;
-    if (size + n > lim_size || last > lim_offset || max_ts > lim_ts) goto none;
-    if (!get_ll(seg, &seg_map, S_FD, &fd) || !get_ll(seg, &seg_map, S_BASE, &seg_base)
-            || !get_ll(seg, &seg_map, S_INTERVAL, &interval) || !get_ll(seg, &seg_map, S_SINCE, &since)
-            || !get_ll(seg, &seg_map, S_MAX_TS, &max_ts_so_far) || !get_ll(seg, &seg_map, S_OFF_MAX_TS, &off_max_ts))
-        goto none;
-    int new_max_ts = max_ts > max_ts_so_far;
-    if (new_max_ts) { max_ts_so_far = max_ts; off_max_ts = last; }
+    if (size + n > sc->fast_limit_size || last > sc->fast_limit_offset || max_ts > sc->fast_limit_timestamp) goto none;
+    long long seg_base = sc->base_offset;
+    long long max_ts_so_far = sc->max_timestamp_so_far, off_max_ts = sc->offset_of_max_timestamp_so_far;
+    if (max_ts > max_ts_so_far) { max_ts_so_far = max_ts; off_max_ts = last; }
 
     /* the index entries this append adds, checked before anything is written */
-    int index_entry = since > interval, time_entry = 0;
-    PyObject *oi = NULL, *ti = NULL;
-    long long oi_entries = 0, ti_entries = 0, ti_last_ts = 0;
+    int index_entry = sc->bytes_since_last_index_entry > sc->index_interval_bytes, time_entry = 0;
+    IndexCore *oi = NULL, *ti = NULL;
     if (index_entry) {
-        oi = SLOT(seg, seg_map, S_OFFSET_INDEX);
-        ti = SLOT(seg, seg_map, S_TIME_INDEX);
-        if (oi == NULL || ti == NULL || !resolve(&oi_map, Py_TYPE(oi), oi_names, OI_SLOTS)
-                || !resolve(&ti_map, Py_TYPE(ti), ti_names, TI_SLOTS)
-                || !get_ll(oi, &oi_map, O_ENTRIES, &oi_entries) || !get_ll(ti, &ti_map, T_LAST_TS, &ti_last_ts)
-                || !get_ll(ti, &ti_map, T_ENTRIES, &ti_entries))
+        PyObject *o = SLOT(seg, seg_map, S_OFFSET_INDEX), *t = SLOT(seg, seg_map, S_TIME_INDEX);
+        if (o == NULL || t == NULL || !PyObject_TypeCheck(o, &IndexCoreType) || !PyObject_TypeCheck(t, &IndexCoreType)
+                || !resolve(&oi_map, Py_TYPE(o), index_names, INDEX_SLOTS)
+                || !resolve(&ti_map, Py_TYPE(t), index_names, INDEX_SLOTS))
             goto none;
-        if (!writable_map(SLOT(oi, oi_map, O_MM), &oi_buf)) goto none;
-        if (oi_buf.len < (oi_entries + 1) * 8 || last - seg_base > INT32_MAX || size > INT32_MAX) goto none;
-        time_entry = max_ts_so_far > ti_last_ts;
+        oi = (IndexCore *)o;
+        ti = (IndexCore *)t;
+        if (!writable_map(SLOT(o, oi_map, I_MM), &oi_buf)) goto none;
+        if (oi_buf.len < (oi->entries + 1) * 8 || last - seg_base > INT32_MAX || size > INT32_MAX) goto none;
+        time_entry = max_ts_so_far > ti->last_ts;
         if (time_entry) {
-            if (!writable_map(SLOT(ti, ti_map, T_MM), &ti_buf)) goto none;
-            if (ti_buf.len < (ti_entries + 1) * 12) goto none;
+            if (!writable_map(SLOT(t, ti_map, I_MM), &ti_buf)) goto none;
+            if (ti_buf.len < (ti->entries + 1) * 12) goto none;
         }
     }
 
-    /* Everything the append changes is made before the write: the answer, the new slot values and the
-     * index entries (bytes past the entry counts, unseen until the counts move). After a successful write
-     * only references are swapped, which cannot fail; after a failed one the prepared objects go away
-     * and nothing has changed. */
+    /* The answer is made before the write (only it can fail: an allocation); after a successful write
+     * only C fields change, after a failed one nothing has. */
     PyObject *result = NULL;
-    PyObject *nv[9] = {NULL};    /* size, since, max_ts, off_max_ts, oi entries, oi last, ti entries, ti ts, ti off */
-    long long since_after = index_entry ? n : since + n;
     {
         /* LogAppendInfo(first, last, max_ts, last, NO_TIMESTAMP, log_start_offset, count, bytes, 1 batch,
          * codec, codec, monotonic, epoch, epoch starts), filled in place like tuple.__new__(info_type, ...) */
@@ -217,30 +240,6 @@ static PyObject *append_v2(PyObject *module, PyObject *const *args, Py_ssize_t n
             PyTuple_SET_ITEM(result, i, items[i]);
         }
         if (missing) goto error;                        /* the tuple owns what it holds */
-        nv[0] = PyLong_FromLongLong(size + n);
-        nv[1] = PyLong_FromLongLong(since_after);
-        if (nv[0] == NULL || nv[1] == NULL) goto error;
-        if (new_max_ts) {
-            nv[2] = PyLong_FromLongLong(max_ts_so_far);
-            nv[3] = PyLong_FromLongLong(off_max_ts);
-            if (nv[2] == NULL || nv[3] == NULL) goto error;
-        }
-        if (index_entry) {
-            nv[4] = PyLong_FromLongLong(oi_entries + 1);
-            Py_INCREF(last_obj);
-            nv[5] = last_obj;
-            if (nv[4] == NULL) goto error;
-            put32((uint8_t *)oi_buf.buf + oi_entries * 8, (uint32_t)(last - seg_base));
-            put32((uint8_t *)oi_buf.buf + oi_entries * 8 + 4, (uint32_t)size);
-            if (time_entry) {
-                nv[6] = PyLong_FromLongLong(ti_entries + 1);
-                nv[7] = PyLong_FromLongLong(max_ts_so_far);
-                nv[8] = PyLong_FromLongLong(off_max_ts);
-                if (nv[6] == NULL || nv[7] == NULL || nv[8] == NULL) goto error;
-                put64((uint8_t *)ti_buf.buf + ti_entries * 12, (uint64_t)max_ts_so_far);
-                put32((uint8_t *)ti_buf.buf + ti_entries * 12 + 8, (uint32_t)(off_max_ts - seg_base));
-            }
-        }
     }
 
     /* the write: offsets and epoch patched, then the whole batch at the segment's end */
@@ -249,7 +248,7 @@ static PyObject *append_v2(PyObject *module, PyObject *const *args, Py_ssize_t n
     for (Py_ssize_t done = 0; done < n;) {
         ssize_t w;
         Py_BEGIN_ALLOW_THREADS
-        w = pwrite((int)fd, b + done, (size_t)(n - done), (off_t)(size + done));
+        w = pwrite((int)sc->fd, b + done, (size_t)(n - done), (off_t)(size + done));
         Py_END_ALLOW_THREADS
         if (w < 0) {
             if (errno == EINTR && PyErr_CheckSignals() == 0) continue;
@@ -259,22 +258,28 @@ static PyObject *append_v2(PyObject *module, PyObject *const *args, Py_ssize_t n
         done += w;
     }
 
-    /* the bookkeeping of LogSegment.append_armed: references swapped */
-    swap_slot(seg, &seg_map, S_SIZE, nv[0]);
-    swap_slot(seg, &seg_map, S_SINCE, nv[1]);
-    if (new_max_ts) {
-        swap_slot(seg, &seg_map, S_MAX_TS, nv[2]);
-        swap_slot(seg, &seg_map, S_OFF_MAX_TS, nv[3]);
-    }
+    /* the bookkeeping of LogSegment.append_armed */
     if (index_entry) {
-        swap_slot(oi, &oi_map, O_ENTRIES, nv[4]);
-        swap_slot(oi, &oi_map, O_LAST_OFFSET, nv[5]);
+        uint8_t *e = (uint8_t *)oi_buf.buf + oi->entries * 8;
+        put32(e, (uint32_t)(last - seg_base));
+        put32(e + 4, (uint32_t)size);
+        oi->entries += 1;
+        oi->last_offset = last;
         if (time_entry) {
-            swap_slot(ti, &ti_map, T_ENTRIES, nv[6]);
-            swap_slot(ti, &ti_map, T_LAST_TS, nv[7]);
-            swap_slot(ti, &ti_map, T_LAST_OFF, nv[8]);
+            e = (uint8_t *)ti_buf.buf + ti->entries * 12;
+            put64(e, (uint64_t)max_ts_so_far);
+            put32(e + 8, (uint32_t)(off_max_ts - seg_base));
+            ti->entries += 1;
+            ti->last_ts = max_ts_so_far;
+            ti->last_off = off_max_ts;
         }
+        sc->bytes_since_last_index_entry = n;
+    } else {
+        sc->bytes_since_last_index_entry += n;
     }
+    sc->size = size + n;
+    sc->max_timestamp_so_far = max_ts_so_far;
+    sc->offset_of_max_timestamp_so_far = off_max_ts;
     if (oi_buf.obj) PyBuffer_Release(&oi_buf);
     if (ti_buf.obj) PyBuffer_Release(&ti_buf);
     PyBuffer_Release(&v);
@@ -287,7 +292,6 @@ none:
     Py_RETURN_NONE;
 error:
     Py_XDECREF(result);
-    for (int i = 0; i < 9; i++) Py_XDECREF(nv[i]);
     if (oi_buf.obj) PyBuffer_Release(&oi_buf);
     if (ti_buf.obj) PyBuffer_Release(&ti_buf);
     PyBuffer_Release(&v);
@@ -312,5 +316,15 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__append(void) {
     kp_crc32c_init();
-    return PyModule_Create(&module);
+    if (PyType_Ready(&SegmentCoreType) < 0 || PyType_Ready(&IndexCoreType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    Py_INCREF(&SegmentCoreType);
+    Py_INCREF(&IndexCoreType);
+    if (PyModule_AddObject(m, "SegmentCore", (PyObject *)&SegmentCoreType) < 0
+            || PyModule_AddObject(m, "IndexCore", (PyObject *)&IndexCoreType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

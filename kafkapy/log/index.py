@@ -13,17 +13,22 @@ import mmap
 import os
 from typing import Callable
 
+from .core import IndexCore
+
 log = logging.getLogger(__name__)
 
 
-class AbstractIndex:
-    """Descriptors: none is kept open. The mapping holds its own duplicate of the file's descriptor, and an
+class AbstractIndex(IndexCore):
+    """``entries`` (and the subclasses' last entry) live in `IndexCore`, a C struct when the append
+    helper is built (see `kafkapy.log.core`).
+
+    Descriptors: none is kept open. The mapping holds its own duplicate of the file's descriptor, and an
     index without entries is not mapped until its first entry (a broker with thousands of idle replicas
     would otherwise hold two descriptors per index, where Kafka's mapped buffers hold none)."""
 
     ENTRY_SIZE = 0
 
-    __slots__ = ("path", "base_offset", "max_index_size", "_open", "_mm", "_length", "entries", "max_entries")
+    __slots__ = ("path", "base_offset", "max_index_size", "_open", "_mm", "_length", "max_entries")
 
     def __init__(self, path: str, base_offset: int, max_index_size: int = 10 * 1024 * 1024,
                  writable: bool = True) -> None:

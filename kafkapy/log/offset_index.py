@@ -31,7 +31,7 @@ class InvalidOffsetIndexError(CorruptRecordError):
 
 class OffsetIndex(AbstractIndex):
     ENTRY_SIZE = 8
-    __slots__ = ("_last_offset",)
+    __slots__ = ()   # the last entry is kept in IndexCore
 
     def __init__(self, path: str, base_offset: int, max_index_size: int = 10 * 1024 * 1024,
                  writable: bool = True) -> None:

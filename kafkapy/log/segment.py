@@ -22,6 +22,8 @@ from kafkapy.protocol.records import (
     verify_crc,
 )
 
+from .config import LONG_MAX
+from .core import SegmentCore
 from .errors import CorruptRecordError, LogSegmentOffsetOverflowError
 from .offset_index import InvalidOffsetIndexError, OffsetIndex
 from .time_index import TimeIndex, TimestampOffset
@@ -177,14 +179,15 @@ def walk_headers(fd: int, start: int, end: int) -> Iterator[EntryHeader]:
         pos = header.end
 
 
-class LogSegment:
-    """A segment of a partition log, named by its base offset."""
+class LogSegment(SegmentCore):
+    """A segment of a partition log, named by its base offset.
 
-    __slots__ = ("dir_path", "base_offset", "index_interval_bytes", "max_index_size", "rolling_jitter_ms",
-                 "preallocate", "log_path", "fd", "size", "offset_index", "time_index",
-                 "bytes_since_last_index_entry", "max_timestamp_so_far", "offset_of_max_timestamp_so_far",
-                 "created_ms", "rolling_based_timestamp", "closed",
-                 "fast_limit_size", "fast_limit_offset", "fast_limit_timestamp")
+    fd, size, base_offset, index_interval_bytes, bytes_since_last_index_entry, max_timestamp_so_far,
+    offset_of_max_timestamp_so_far and the fast_limit_* numbers live in `SegmentCore` (a C struct
+    when the append helper is built: see `kafkapy.log.core`)."""
+
+    __slots__ = ("dir_path", "max_index_size", "rolling_jitter_ms", "preallocate", "log_path", "offset_index",
+                 "time_index", "created_ms", "rolling_based_timestamp", "closed")
 
     def __init__(self, dir_path: str, base_offset: int, index_interval_bytes: int = 4096,
                  max_index_size: int = 10 * 1024 * 1024, rolling_jitter_ms: int = 0,
@@ -294,7 +297,7 @@ class LogSegment:
         by_index = self.size + (room - 1) * (self.index_interval_bytes + 1)
         self.fast_limit_size = min(segment_bytes, by_index)
         self.fast_limit_offset = self.base_offset + _INT32_MAX
-        self.fast_limit_timestamp = t + segment_ms - self.rolling_jitter_ms
+        self.fast_limit_timestamp = min(t + segment_ms - self.rolling_jitter_ms, LONG_MAX)   # a 64-bit field
 
     def append_armed(self, largest_offset: int, largest_timestamp: int, records, n: int) -> None:
         """`append` of one entry ending at ``largest_offset`` within the armed limits (no checks)."""

@@ -29,7 +29,7 @@ class TimestampOffset:
 
 class TimeIndex(AbstractIndex):
     ENTRY_SIZE = 12
-    __slots__ = ("_last_ts", "_last_off")
+    __slots__ = ()   # the last entry is kept in IndexCore
 
     def __init__(self, path: str, base_offset: int, max_index_size: int = 10 * 1024 * 1024,
                  writable: bool = True) -> None:
