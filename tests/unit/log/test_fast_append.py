@@ -189,3 +189,20 @@ def test_segment_ms_rolls_on_the_fast_path_and_follows_config_changes(tmp_path, 
         assert layout(fast) == layout(slow)
         fast.close()
         slow.close()
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_the_largest_segment_ms_arms_a_64_bit_time_limit(tmp_path, impl):
+    """segment.ms may be Long.MAX_VALUE; the armed time limit (a 64-bit field when the C helper is built)
+    is clamped instead of overflowing."""
+    from kafkapy.log.config import LONG_MAX
+    with fast_impl(impl):
+        clock = FakeClock(T0)
+        fast, slow = open_pair(tmp_path, LogConfig(segment_ms=LONG_MAX), clock)
+        for i in range(5):
+            for log in (fast, slow):
+                log.append_as_leader(batch(2, ts=T0 + i), 0)
+        assert fast.active_segment.fast_limit_timestamp == LONG_MAX
+        assert layout(fast) == layout(slow)
+        fast.close()
+        slow.close()
