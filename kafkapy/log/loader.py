@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from kafkapy.common.types import TopicPartition
 
-from .config import LogConfig
+from .config import LONG_MAX, LogConfig
 from .epoch_cache import LeaderEpochFileCache
 from .errors import LogError
 from .offset_index import InvalidOffsetIndexError
@@ -56,8 +56,9 @@ def _is_index_file(name: str) -> bool:
 
 
 def _stem_is_offset(name: str) -> bool:
+    """A segment file's name: 20 digits of an offset a Kafka log can hold (a 64-bit one)."""
     stem = name.split(".", 1)[0]
-    return len(stem) == 20 and stem.isdigit()
+    return len(stem) == 20 and stem.isdigit() and int(stem) <= LONG_MAX
 
 
 def _remove_temp_files_and_collect_swaps(dir_path: str) -> list[str]:
@@ -142,6 +143,9 @@ def load_segments(dir_path: str, tp: TopicPartition, config: LogConfig, log_star
     for name in names:
         path = os.path.join(dir_path, name)
         if not _stem_is_offset(name):
+            stem = name.split(".", 1)[0]
+            if len(stem) == 20 and stem.isdigit():
+                log.warning("Ignoring %s: its offset %s is beyond the largest a log can hold", path, stem)
             continue
         if name.endswith(LOG_FILE_SUFFIX):
             log_bases.append(offset_from_filename(name))

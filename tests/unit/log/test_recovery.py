@@ -232,3 +232,21 @@ def test_preallocated_segments_reopen_clean_and_unclean(tmp_path):
     assert [(r.offset, r.value) for r in all_records(log)] == expected
     check_log_invariants(log)
     log.close()
+
+
+def test_a_segment_name_beyond_a_64_bit_offset_is_ignored_with_a_warning(tmp_path, caplog):
+    """Kafka names segments by a 64-bit offset; a 20-digit name past that is no segment of ours (Kafka's own
+    parse of it would fail): it is skipped with a warning and the log loads."""
+    path = tmp_path / "t-0"
+    recs = build(path, n_batches=3)
+    for suffix in (".log", ".index", ".timeindex"):
+        (path / f"99999999999999999999{suffix}").write_bytes(b"")
+    with caplog.at_level("WARNING"):
+        log = open_log(path, had_clean_shutdown=False, recovery_point=0)
+    try:
+        assert [(r.offset, r.value) for r in all_records(log)] == recs
+        assert [s.base_offset for s in log.segments] == [0]
+        check_log_invariants(log)
+    finally:
+        log.close()
+    assert "99999999999999999999.log: its offset 99999999999999999999 is beyond the largest" in caplog.text
