@@ -47,13 +47,16 @@ from typing import Any, Callable
 from kafkapy.common.clock import SYSTEM_CLOCK, Clock
 from kafkapy.common.config import ConfigError
 from kafkapy.common.errors import ApiError, ErrorCode
+from kafkapy.common.native import native_enabled
 from kafkapy.common.tasks import TaskSupervisor
 from kafkapy.common.types import TopicPartition
 from kafkapy.coordinator.transaction.producer_id_manager import ProducerIdManager
 from kafkapy.log.checkpoint import META_PROPERTIES_FILE, BrokerMetadataCheckpoint
 from kafkapy.log.config import LogConfig
+from kafkapy.log.core import NATIVE_CORES
 from kafkapy.log.manager import LogManager
 from kafkapy.protocol.api_keys import ApiKey, register_supported
+from kafkapy.protocol.records.crc import CRC32C_IMPLEMENTATION
 from kafkapy.server.config import BROKER_CONFIG, KafkaConfig
 from kafkapy.server.dispatch import RequestDispatcher
 from kafkapy.server.fetcher import start_replication
@@ -154,6 +157,12 @@ class KafkaServer:
     # ================================================================ startup
     async def startup(self) -> None:
         self.logger.info("starting")
+        if NATIVE_CORES:
+            self.logger.info("Produce path: kafkapy's C append, CRC-32C by %s", CRC32C_IMPLEMENTATION)
+        else:
+            self.logger.warning("Produce path: pure Python (kafkapy's C helpers are %s), CRC-32C by %s",
+                                "switched off by KAFKAPY_NATIVE" if not native_enabled() else "not built",
+                                CRC32C_IMPLEMENTATION)
         try:
             await self._startup()
         except BaseException:

@@ -62,6 +62,9 @@ def test_startup_registration_controller_and_clean_shutdown(zk_chroot: str, tmp_
         assert "broker.id=0" in meta and f"cluster.id={cluster_id}" in meta
         out = broker.read_log()
         assert "[KafkaServer id=0] starting" in out
+        # make installs a C compiler, so the produce path runs kafkapy's C helpers (KAFKAPY_NATIVE=0 aside)
+        if os.environ.get("KAFKAPY_NATIVE", "1") != "0":
+            assert "[KafkaServer id=0] Produce path: kafkapy's C append, CRC-32C by kafkapy " in out
         assert (f"Registered broker 0 at path /brokers/ids/0 with addresses: PLAINTEXT://127.0.0.1:{broker.port}, "
                 f"czxid (broker epoch): {stat.czxid}") in out
         assert "[KafkaServer id=0] started" in out
