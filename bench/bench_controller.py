@@ -12,10 +12,9 @@ Topics are written in bulk through AdminZkClient (one ``/brokers/topics/<t>`` pe
 
 Partitions whose ISR held only the dead leader cannot move (no unclean election) and are counted apart
 ("stuck"); ``replica.lag.time.max.ms`` is raised so that slow first fetches during the setup do not shrink
-ISRs. Each replica holds five file descriptors in a broker (segment, and each of the two mmapped index files
-twice: kafkapy/log/index.py keeps its descriptor next to the mapping, which CPython duplicates), so a broker
-needs 5 x its replicas + sockets: with this container's hard limit of 20,000 (not raisable without
-CAP_SYS_RESOURCE), about 3,900 partitions fit at RF 3 on 3 brokers; beyond that brokers fail with EMFILE.
+ISRs. An idle replica holds one file descriptor in a broker (its segment; an index is mapped at its first
+entry and keeps no descriptor of its own), a replica with data three (segment plus the two mappings'
+duplicates); the container's open-files hard limit is 20,000 (not raisable without CAP_SYS_RESOURCE).
 
 Measured on the shared 2-core machine (2026-11-22, session 6000 ms; load average at the kill in brackets):
 
