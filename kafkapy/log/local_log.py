@@ -79,6 +79,7 @@ class LocalLog:
         self._pending_lock = threading.Lock()  # the loop adds, the executor's delete job removes
         self.last_flush_ms = self._clock_ms()
         self.closed = False
+        self._empty_fetch: tuple[int, LogSegment, int, FetchDataInfo] | None = None   # see empty_fetch
         # Called with the new active segment's base offset after every roll (producer snapshots).
         self.roll_listener: Callable[[int], None] | None = None
 
@@ -167,8 +168,15 @@ class LocalLog:
 
     # -- reads ----------------------------------------------------------------------------
     def empty_fetch(self, offset: int) -> FetchDataInfo:
+        """An empty read at ``offset`` (the log end). Kept while the log does not move: idle followers and
+        consumers ask for it over and over, and its three frozen objects cost more than the rest of a read."""
         seg = self.active_segment
-        return FetchDataInfo(LogOffsetMetadata(offset, seg.base_offset, seg.size), FileRegion(seg.fd, seg.size, 0))
+        cached = self._empty_fetch
+        if cached is not None and cached[0] == offset and cached[1] is seg and cached[2] == seg.size:
+            return cached[3]
+        info = FetchDataInfo(LogOffsetMetadata(offset, seg.base_offset, seg.size), FileRegion(seg.fd, seg.size, 0))
+        self._empty_fetch = (offset, seg, seg.size, info)
+        return info
 
     def read(self, start_offset: int, max_length: int, max_offset: int | None, min_one_message: bool,
              log_start_offset: int, max_offset_metadata: LogOffsetMetadata | None = None) -> FetchDataInfo:
