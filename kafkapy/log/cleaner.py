@@ -11,7 +11,10 @@ One pass over a log:
    a record is kept unless a later offset exists for its key in the map, and
    tombstones are dropped once their segment is older than ``delete.retention.ms``.
    Offsets never change; v2 batches keep their base offset and last offset delta.
-   Unchanged batches are copied byte for byte; control batches are kept.
+   Unchanged batches are copied byte for byte; control batches are kept. The batch
+   holding an active producer's last data offset is kept even when none of its
+   records is (as an empty v2 batch, header only), so that its sequence and epoch
+   survive and producer state rebuilt from the log still knows the producer.
 4. The cleaned file is renamed ``.swap``, replaces the old segment in the log (the
    old one becomes ``.deleted``), and loses its suffix. The loader finishes an
    interrupted swap.
@@ -34,6 +37,7 @@ from kafkapy.protocol.records import (
     SimpleRecord,
     TimestampType,
     build_batch,
+    build_empty_batch,
     build_message_set,
     iter_batches,
     read_entry,
@@ -187,7 +191,8 @@ def group_segments_by_size(segments: list[LogSegment], max_size: int, max_index_
 
 
 def clean_segments(lg: "Log", group: list[LogSegment], offsets: dict[bytes, int], end: int,
-                   horizon_ms: int, stats: CleanerStats) -> LogSegment:
+                   horizon_ms: int, stats: CleanerStats,
+                   last_records_of_active_producers: dict[int, int] | None = None) -> LogSegment:
     """Write the retained entries of ``group`` into one ``.cleaned`` segment named after the first."""
     cfg = lg.config
     first = group[0]
@@ -200,7 +205,8 @@ def clean_segments(lg: "Log", group: list[LogSegment], offsets: dict[bytes, int]
                      file_suffix=CLEANED_FILE_SUFFIX, active=True)
     try:
         for seg in group:
-            _clean_into(out, seg, offsets, end, seg.largest_timestamp < horizon_ms, stats)
+            _clean_into(out, seg, offsets, end, seg.largest_timestamp < horizon_ms, stats,
+                        last_records_of_active_producers or {})
         out.on_become_inactive_segment()
         out.flush()
     except BaseException:
@@ -212,7 +218,12 @@ def clean_segments(lg: "Log", group: list[LogSegment], offsets: dict[bytes, int]
 
 
 def _clean_into(out: LogSegment, seg: LogSegment, offsets: dict[bytes, int], end: int, drop_tombstones: bool,
-                stats: CleanerStats) -> None:
+                stats: CleanerStats, last_records_of_active_producers: dict[int, int]) -> None:
+    """Filter the entries of ``seg`` into ``out``.
+
+    ``last_records_of_active_producers`` maps a producer id to the last offset of its last data batch:
+    that batch is retained, empty if need be (Kafka's BatchRetention.RETAIN_EMPTY).
+    """
     data = _segment_bytes(seg)
     stats.bytes_read += len(data)
     for info in iter_batches(data):
@@ -235,6 +246,12 @@ def _clean_into(out: LogSegment, seg: LogSegment, offsets: dict[bytes, int], end
             kept.append(r)
         stats.records_retained += len(kept)
         if not kept:
+            # the batch holding a producer's last sequence stays, empty (Kafka's isBatchLastRecordOfProducer)
+            if info.magic != MAGIC_V2 or not info.has_producer_id or \
+                    last_records_of_active_producers.get(info.producer_id) != info.last_offset:
+                continue
+            entry = build_empty_batch(info)
+            out.append(info.last_offset, info.max_timestamp, info.last_offset, entry)
             continue
         if len(kept) == len(records):
             entry = memoryview(data)[info.position:info.end]
@@ -307,13 +324,20 @@ class LogCleaner:
                 best = (lg, section)
         return best
 
-    def prepare(self, lg: "Log", now_ms: int | None = None) -> CleanResult | None:
-        """Build cleaned copies of the cleanable segments (*blocking*, reads inactive segments only)."""
+    def prepare(self, lg: "Log", now_ms: int | None = None,
+                last_records_of_active_producers: dict[int, int] | None = None) -> CleanResult | None:
+        """Build cleaned copies of the cleanable segments (*blocking*, reads inactive segments only).
+
+        ``last_records_of_active_producers`` (``Log.last_records_of_active_producers()``) must be taken on
+        the loop when ``prepare`` runs elsewhere; without it, it is taken here.
+        """
         now = self._clock_ms() if now_ms is None else now_ms
         section = cleanable_section(lg, self._checkpoints.get(lg.topic_partition), now)
         end = section.first_uncleanable_offset
         if end <= section.first_dirty_offset or section.dirty_bytes == 0:
             return None
+        if last_records_of_active_producers is None:
+            last_records_of_active_producers = lg.last_records_of_active_producers()
         self._in_progress.add(lg.topic_partition)
         try:
             offsets = build_offset_map(lg, section.first_dirty_offset, end)
@@ -323,7 +347,8 @@ class LogCleaner:
             nxt = lg.local.segments.higher_segment(segs[-1].base_offset) if segs else None
             upper = nxt.base_offset if nxt is not None else lg.log_end_offset
             for group in group_segments_by_size(segs, lg.config.segment_bytes, lg.config.max_index_size, upper):
-                cleaned = clean_segments(lg, group, offsets, end, horizon, result.stats)
+                cleaned = clean_segments(lg, group, offsets, end, horizon, result.stats,
+                                         last_records_of_active_producers)
                 result.replaced.append(([(seg, seg.size) for seg in group], cleaned))
             return result
         except BaseException:

@@ -461,6 +461,13 @@ class Log:
         # and recovery falls back to an older one).
         self.producer_state.take_snapshot(new_offset, sync=False)
 
+    def last_records_of_active_producers(self) -> dict[int, int]:
+        """Producer id -> last offset of its last data batch, for every producer with one (on the loop).
+
+        The cleaner keeps these batches, empty if need be, so that their sequence numbers survive compaction.
+        """
+        return {pid: e.batches[-1].last_offset for pid, e in self.producer_state.producers.items() if e.batches}
+
     def remove_expired_producers(self, now_ms: int | None = None) -> int:
         """Forget producers idle for ``producer.id.expiration.ms`` (the periodic check)."""
         return self.producer_state.remove_expired_producers(self._clock_ms() if now_ms is None else now_ms)

@@ -396,7 +396,8 @@ class LogManager:
         choice = _call_on_loop(loop, cleaner.grab_filthiest_log, now)
         if choice is None:
             return 0
-        result = cleaner.prepare(choice[0], now)
+        last_records = _call_on_loop(loop, choice[0].last_records_of_active_producers)
+        result = cleaner.prepare(choice[0], now, last_records)
         if result is None:
             return 0
         try:

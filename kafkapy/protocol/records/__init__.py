@@ -35,7 +35,8 @@ Per-record APIs (clients, tools, cleaner, tests; never the produce path):
 - ``build_batch(records, *, base_offset=0, compression=0, timestamp_type=0,
   log_append_time=None, producer_id=-1, producer_epoch=-1, base_sequence=-1,
   is_transactional=False, is_control=False, partition_leader_epoch=-1,
-  last_offset_delta=None, compression_level=None) -> bytes`` (magic 2).
+  last_offset_delta=None, compression_level=None) -> bytes`` (magic 2);
+  ``build_empty_batch(info) -> bytes``: the header of a v2 batch with no records.
 - ``RecordBatch.at(buf, pos)``: ``.info``, ``.is_valid()``, ``.ensure_valid()``,
   ``.records(max_size)``; ``iter_batch_records(buf, pos)``.
 - ``build_message_set(records, *, magic=1, compression=0, base_offset=0,
@@ -54,6 +55,7 @@ from __future__ import annotations
 from .batch import (
     RecordBatch,
     build_batch,
+    build_empty_batch,
     iter_batch_records,
     set_base_offset,
     set_log_append_time,
@@ -109,7 +111,7 @@ __all__ = [
     "CompressionType", "TimestampType", "crc32", "crc32c", "HARDWARE_CRC32C",
     "RecordsError", "CorruptRecordError", "CrcMismatchError", "DecompressionLimitError",
     "InvalidRecordError", "UnsupportedCompressionError",
-    "Record", "SimpleRecord", "RecordBatch", "build_batch", "iter_batch_records",
+    "Record", "SimpleRecord", "RecordBatch", "build_batch", "build_empty_batch", "iter_batch_records",
     "LegacyMessage", "build_message_set", "records_of", "iter_records",
     "compress", "decompress", "DEFAULT_MAX_DECOMPRESSED_BYTES",
     "ControlRecordType", "EndTransactionMarker", "build_end_txn_marker_batch",

@@ -230,6 +230,24 @@ def build_batch(
     return bytes(out)
 
 
+def build_empty_batch(info: BatchInfo) -> bytes:
+    """The header of the v2 batch ``info`` with no records (what the cleaner keeps of a producer's last batch).
+
+    Same base offset, last offset delta, partition leader epoch, producer id, epoch and base sequence,
+    timestamp type, transactional and control flags, and max timestamp; no compression, first
+    timestamp -1, record count 0, CRC-32C recomputed (Kafka's empty batch header).
+    """
+    if info.magic != MAGIC_V2:
+        raise InvalidRecordError(f"empty batches need magic 2, not {info.magic}")
+    attributes = attributes_for(0, info.timestamp_type, info.is_transactional, info.is_control)
+    out = bytearray(RECORD_BATCH_OVERHEAD)
+    V2_HEADER.pack_into(out, 0, info.base_offset, RECORD_BATCH_OVERHEAD - 12, info.partition_leader_epoch, MAGIC_V2,
+                        0, attributes, info.last_offset - info.base_offset, NO_TIMESTAMP, info.max_timestamp,
+                        info.producer_id, info.producer_epoch, info.base_sequence, 0)
+    _UINT32.pack_into(out, CRC_OFFSET_V2, crc32c(memoryview(out)[ATTRIBUTES_OFFSET_V2:]))
+    return bytes(out)
+
+
 # --- reading -----------------------------------------------------------------
 
 def _bad_length(length: int) -> CorruptRecordError:

@@ -11,7 +11,14 @@ from kafkapy.clients.consumer import Consumer
 from kafkapy.clients.consumer.consumer import _PartitionState
 from kafkapy.common.errors import ErrorCode
 from kafkapy.common.types import TopicPartition
-from kafkapy.protocol.records import CompressionType, SimpleRecord, build_batch, build_message_set
+from kafkapy.protocol.records import (
+    CompressionType,
+    SimpleRecord,
+    build_batch,
+    build_empty_batch,
+    build_message_set,
+    read_entry,
+)
 from kafkapy.protocol.records.control import ControlRecordType, build_end_txn_marker_batch
 
 pytestmark = pytest.mark.timeout(20)
@@ -75,6 +82,25 @@ def test_control_batches_are_skipped_and_advance_the_position() -> None:
                                                  coordinator_epoch=1, base_offset=4)
         c._handle_partition(TP, st, _partition(marker_only))
         assert c._drain(10) == [] and await c.position(TP) == 5
+        await c.close()
+    asyncio.run(go())
+
+
+def test_empty_batches_left_by_the_cleaner_are_skipped_and_advance_the_position() -> None:
+    """A compacted log keeps an idempotent producer's last batch without records (header only)."""
+    async def go() -> None:
+        def empty(base: int, last: int) -> bytes:
+            full = build_batch(_recs(base, last - base + 1), base_offset=base, producer_id=3, producer_epoch=1,
+                               base_sequence=base)
+            return build_empty_batch(read_entry(full, 0))
+        data = empty(0, 2) + build_batch(_recs(3, 2), base_offset=3) + empty(5, 9)
+        c, st = _consumer()
+        c.seek(TP, 1)
+        assert c._handle_partition(TP, st, _partition(data))
+        assert [r.offset for r in c._drain(10)] == [3, 4]
+        assert st.fetch_position == 10
+        assert not c._handle_partition(TP, st, _partition(empty(10, 10)))   # a response with only an empty batch
+        assert c._drain(10) == [] and await c.position(TP) == 11
         await c.close()
     asyncio.run(go())
 

@@ -23,6 +23,7 @@ from kafkapy.protocol.messages.internal import (
     decode_offsets_value,
     encode_versioned,
 )
+from kafkapy.protocol.records import SimpleRecord, build_batch, build_empty_batch, read_entry
 from kafkapy.protocol.records.batch import set_base_offset
 from kafkapy.protocol.records.deep import iter_records
 from kafkapy.protocol.records.shallow import iter_batches
@@ -333,6 +334,22 @@ def test_load_after_leadership_change_restores_groups_and_offsets() -> None:
         assert fresh.groups["simple"].offsets[T].offset == 99
         assert "gone" not in fresh.groups
         assert fresh.handle_describe_group("g").members[0].assignment == b"asg"
+    run(go)
+
+
+def test_load_steps_over_empty_batches_a_compacted_offsets_log_can_hold() -> None:
+    """The cleaner keeps a producer's last batch without records; the load skips it like Kafka's."""
+    async def go() -> None:
+        coord, rm, clock = await started()
+        await coord.handle_commit_offsets("simple", "", None, -1, {T: OffsetAndMetadata(5, -1, "", 8)})
+        log = rm.all_partitions[TopicPartition(GROUP_METADATA_TOPIC, partition_for("simple", N_PARTITIONS))].log
+        full = build_batch([SimpleRecord(b"x", b"y", (), 1), SimpleRecord(b"x", b"z", (), 2)], producer_id=4,
+                           producer_epoch=0, base_sequence=0)
+        log.append(build_empty_batch(read_entry(full, 0)))
+        await coord.handle_commit_offsets("simple", "", None, -1, {T: OffsetAndMetadata(6, -1, "", 9)})
+        log.append(build_empty_batch(read_entry(full, 0)))          # the log ends with one
+        fresh, _rm, _clock = await started(rm=rm, clock=clock)
+        assert fresh.groups["simple"].offsets[T] == OffsetAndMetadata(6, -1, "", 9)
     run(go)
 
 

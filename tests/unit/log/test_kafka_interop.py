@@ -109,6 +109,67 @@ def test_kafka_reads_compacted_segments(tmp_path, kafka_cp):
     lm._unlock_dirs()
 
 
+def test_kafka_reads_the_empty_batches_the_cleaner_keeps(tmp_path, kafka_cp):
+    """The last batch of an idempotent producer survives compaction as an empty batch; Kafka reads it.
+
+    Kafka's cleaner counts an empty batch's max timestamp in the segment's time index, and Kafka's
+    DumpLogSegments, which recomputes that timestamp from the records, then reports a mismatch
+    (log timestamp -1) for such an entry: that report is expected, for those entries only.
+    """
+    import io
+
+    from kafkapy.protocol.records import SimpleRecord, build_batch, iter_batches
+    from kafkapy.tools.dump_log import main as dump_log_main
+    from kafkapy.testing.kafka_dist import run_kafka_class
+    clock = FakeClock()
+    cfg = LogConfig(cleanup_policy=("compact",), segment_bytes=1500, index_interval_bytes=200,
+                    min_cleanable_dirty_ratio=0.01)
+    lm = LogManager([str(tmp_path)], cfg, broker_id=0, clock_ms=clock, sync_checkpoints=False)
+    lm.load_logs()
+    log = lm.get_or_create_log(TopicPartition("c", 0))
+    for pid in range(1, 6):
+        recs = [SimpleRecord(b"k%d" % j, b"p%d" % pid, timestamp=clock.now + j) for j in range(3)]
+        log.append_as_leader(bytearray(build_batch(recs, producer_id=pid, producer_epoch=pid % 2, base_sequence=4,
+                                                   compression=pid % 3)), 0)
+    for i in range(60):
+        log.append_as_leader(batch(3, keys=[b"k0", b"k1", b"k2"], values=[b"v%d" % i] * 3, ts=clock.now), 0)
+    log.update_high_watermark(log.log_end_offset)
+    assert lm.clean_logs() > 0
+    expected = [r.offset for r in all_records(log)]
+    log.close()
+    lm._unlock_dirs()
+    d = log.dir_path
+    logs = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".log"))
+    out = dump(kafka_cp, logs, "--deep-iteration")
+    assert [int(m.group(1)) for m in map(_OFFSET_LINE.match, out.splitlines()) if m] == expected
+    kafka_lines = [line for line in out.splitlines() if line.startswith("baseOffset:")]
+    empty = [line for line in kafka_lines if " count: 0 " in line]
+    assert len(empty) == 5
+    assert empty[0].startswith("baseOffset: 0 lastOffset: 2 count: 0 baseSequence: 4 lastSequence: 6 "
+                               "producerId: 1 producerEpoch: 1 ")
+    # kafka-dump-log.sh prints the same batch lines as Kafka's DumpLogSegments
+    ours = io.StringIO()
+    assert dump_log_main(["--files", ",".join(logs)], ours, io.StringIO()) == 0
+    assert [line for line in ours.getvalue().splitlines() if line.startswith("baseOffset:")] == kafka_lines
+    # the offset indexes verify; the time indexes verify except where an entry names an empty batch
+    indexes = [f[:-len(".log")] + ".index" for f in logs]
+    dump(kafka_cp, indexes, "--verify-index-only")
+    empty_max_ts = set()
+    for f in logs:
+        data = open(f, "rb").read()
+        empty_max_ts |= {b.max_timestamp for b in iter_batches(data) if b.record_count == 0}
+    for f in logs:
+        ti = f[:-len(".log")] + ".timeindex"
+        proc = run_kafka_class("kafka.tools.DumpLogSegments", ["--files", ti, "--verify-index-only"],
+                               classpath=kafka_cp)
+        assert proc.returncode == 0 and "Exception" not in proc.stdout + proc.stderr
+        reported = re.findall(r"Index timestamp: (\d+), log timestamp: (-?\d+)", proc.stdout + proc.stderr)
+        assert all(int(log_ts) == -1 and int(index_ts) in empty_max_ts for index_ts, log_ts in reported), reported
+        err = io.StringIO()
+        dump_log_main(["--files", ti, "--verify-index-only"], io.StringIO(), err)
+        assert re.findall(r"Index timestamp: (\d+), log timestamp: (-?\d+)", err.getvalue()) == reported
+
+
 def test_we_read_and_recover_logs_kafka_wrote(tmp_path, kafka_cp):
     """Kafka's own Log writes a partition; kafkapy loads it, and indexes rebuilt by recovery are byte-identical."""
     import filecmp

@@ -23,9 +23,19 @@ from kafkapy.log.producer_state import (
     encode_snapshot,
     in_sequence,
     increment_sequence,
+    ProducerBatch,
+    producer_batches_in_file,
     snapshot_file_name,
 )
-from kafkapy.protocol.records import SimpleRecord, build_batch, crc32c, iter_batches
+from kafkapy.protocol.records import (
+    SimpleRecord,
+    build_batch,
+    build_empty_batch,
+    crc32c,
+    iter_batches,
+    read_entry,
+    set_base_offset,
+)
 
 from .helpers import LOG_SETTINGS, FakeClock
 
@@ -201,6 +211,36 @@ def test_follower_learns_batches_so_a_new_leader_recognises_resends(tmp_path):
     assert (info.first_offset, info.last_offset) == (9, 11)
     assert follower.log_end_offset == 12
     assert follower.append_as_leader(pbatch(5, 0, 12, 1), 5).first_offset == 12
+
+
+def test_empty_batches_of_a_cleaned_log_carry_the_producer_state(tmp_path):
+    """The cleaner keeps a producer's last batch without records: its header alone rebuilds the state,
+    both from the files and on a follower that copies the cleaned log."""
+    full = pbatch(5, 2, 10, 3)
+    set_base_offset(full, 0, 4)
+    empty = build_empty_batch(read_entry(full, 0))
+    plain = bytearray(build_batch([SimpleRecord(None, b"x", timestamp=T0)]))
+    set_base_offset(plain, 0, 7)
+    path = tmp_path / "seg"
+    path.write_bytes(bytes(empty) + bytes(plain))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        found = list(producer_batches_in_file(fd, 0, os.path.getsize(path)))
+    finally:
+        os.close(fd)
+    assert found == [ProducerBatch(5, 2, 10, 4, 6, T0 + 2)]
+    assert found[0].last_sequence == 12
+    follower = open_log(tmp_path / "f")
+    follower.truncate_fully_and_start_at(4)              # a new replica of a log whose start moved
+    follower.append_as_follower(bytearray(empty))
+    follower.append_as_follower(plain)
+    e = follower.producer_state.last_entry(5)
+    assert (e.producer_epoch, e.last_seq, e.last_data_offset, e.last_offset_delta) == (2, 12, 6, 2)
+    info = follower.append_as_leader(pbatch(5, 2, 10, 3), 3)          # a re-send of that batch: a duplicate
+    assert (info.first_offset, info.last_offset) == (4, 6) and follower.log_end_offset == 8
+    with pytest.raises(OutOfOrderSequenceError):
+        follower.append_as_leader(pbatch(5, 2, 14), 3)
+    follower.close()
 
 
 # -- snapshots ---------------------------------------------------------------------------------

@@ -23,9 +23,11 @@ from kafkapy.protocol.records import (
     CompressionType,
     SimpleRecord,
     build_batch,
+    build_empty_batch,
     build_message_set,
     iter_batches,
     iter_records,
+    read_entry,
 )
 from kafkapy.server.apis import (
     api_versions,
@@ -533,6 +535,17 @@ def test_fetch_down_conversion_for_old_versions(broker: FakeBroker, version: int
     assert {r.offset: r.key for r in recs}[5] == b"k5"
     if magic == 1:
         assert {r.offset: r.timestamp for r in recs}[5] == 1005
+
+
+@pytest.mark.parametrize("magic", [MAGIC_V0, MAGIC_V1])
+def test_down_conversion_drops_the_empty_batches_of_a_compacted_log(magic: int) -> None:
+    """The cleaner keeps an idempotent producer's last batch without records; old formats cannot hold it."""
+    full = build_batch([SimpleRecord(b"a", b"1", (), 1000)] * 2, base_offset=3, producer_id=4, producer_epoch=0,
+                       base_sequence=0)
+    data = build_empty_batch(read_entry(full, 0)) + build_batch([SimpleRecord(b"k", b"v", (), 1005)], base_offset=5)
+    out = fetch.down_convert(data, magic, 3)
+    assert [(b.magic, b.base_offset, b.last_offset) for b in iter_batches(out)] == [(magic, 5, 5)]
+    assert fetch.down_convert(build_empty_batch(read_entry(full, 0)), magic, 3) == b""
 
 
 def test_fetch_zstd_needs_v10(broker: FakeBroker) -> None:

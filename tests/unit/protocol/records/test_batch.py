@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from kafka.record import MemoryRecords, MemoryRecordsBuilder
 
 from kafkapy.protocol.records import (
+    RECORD_BATCH_OVERHEAD,
     CorruptRecordError,
     InvalidRecordError,
     Record,
@@ -17,6 +18,8 @@ from kafkapy.protocol.records import (
     RecordsError,
     SimpleRecord,
     build_batch,
+    build_empty_batch,
+    build_message_set,
     iter_records,
     read_entry,
     scan_valid_prefix,
@@ -207,3 +210,25 @@ def test_multi_byte_varints_everywhere_agree_with_kafka_python():
     assert got[7].headers == headers and got[8].headers == ()
     peer = list(MemoryRecords(data).next_batch())
     assert [(r.offset, r.timestamp, r.key, r.value, tuple(r.headers)) for r in peer] == [tuple(r) for r in got]
+
+
+@pytest.mark.parametrize("codec,ts_type,txn", [(0, 0, False), (1, 1, False), (3, 0, True)])
+def test_empty_batch_keeps_the_header_of_the_batch(codec, ts_type, txn):
+    """What the cleaner keeps of a producer's last batch: Kafka's empty header (no records, no codec)."""
+    full = build_batch([SimpleRecord(b"a", b"b", (), TS + i) for i in range(4)], base_offset=40, compression=codec,
+                       timestamp_type=ts_type, log_append_time=TS + 50 if ts_type else None, producer_id=9,
+                       producer_epoch=3, base_sequence=100, is_transactional=txn, partition_leader_epoch=6)
+    src = read_entry(full, 0)
+    data = build_empty_batch(src)
+    info = read_entry(data, 0)
+    assert len(data) == info.size == RECORD_BATCH_OVERHEAD
+    assert (info.base_offset, info.last_offset, info.partition_leader_epoch, info.producer_id, info.producer_epoch,
+            info.base_sequence, info.last_sequence, info.max_timestamp, info.timestamp_type, info.is_transactional) \
+        == (40, 43, 6, 9, 3, 100, 103, src.max_timestamp, ts_type, txn)
+    assert (info.record_count, info.compression, info.first_timestamp, info.is_control) == (0, 0, -1, False)
+    assert list(iter_records(data)) == []
+    peer = MemoryRecords(data).next_batch()          # kafka-python reads it and finds no records
+    assert peer.validate_crc() and list(peer) == []
+    assert (peer.base_offset, peer.producer_id, peer.producer_epoch, peer.base_sequence) == (40, 9, 3, 100)
+    with pytest.raises(InvalidRecordError):
+        build_empty_batch(read_entry(build_message_set([SimpleRecord(b"a", b"b", (), TS)], magic=1), 0))
