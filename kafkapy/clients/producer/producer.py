@@ -150,7 +150,6 @@ class Producer:
         self._closed = False
         self._md_seen: object = None
         self._last_yield = 0.0
-        self._send_order = asyncio.Lock()
         self._topic_cache: dict[str, tuple[int, list[int]]] = {}
 
     async def start(self) -> None:
@@ -207,45 +206,39 @@ class Producer:
             raise RecordTooLargeForProducerError(
                 f"The message is {size} bytes when serialized which is larger than {self.config.max_request_size}, "
                 "which is the value of the max.request.size configuration.")
-        # Sends append in the order they were called. One that must wait (metadata of a new topic, buffer
-        # space) holds the later ones behind it, as Java's send() blocks its thread; without this a later
-        # call that found the metadata cached appended first (SyncProducer's 50 sends came out reordered).
-        # An uncontended asyncio.Lock is taken without suspending.
-        async with self._send_order:
+        md = self.client.metadata
+        if md is not self._md_seen:                     # new snapshot: drop the per-topic caches
+            self._md_seen = md
+            self._topic_cache = {}
+        cached = self._topic_cache.get(topic)
+        if cached is None:
+            n = await self._wait_on_metadata(topic, self.config.max_block_ms)
             md = self.client.metadata
-            if md is not self._md_seen:                     # new snapshot: drop the per-topic caches
-                self._md_seen = md
-                self._topic_cache = {}
-            cached = self._topic_cache.get(topic)
-            if cached is None:
-                n = await self._wait_on_metadata(topic, self.config.max_block_ms)
-                md = self.client.metadata
-                cached = (n, md.available_partitions(topic))
-                if md is self._md_seen:
-                    self._topic_cache[topic] = cached
-            n, available = cached
-            acc = self.accumulator
-            if acc.buffered_bytes >= acc.buffer_memory:
-                await asyncio.wait_for(acc.wait_for_space(), self.config.max_block_ms / 1000)
-            if partition is not None:
-                if not 0 <= partition < n:
-                    raise ApiError(3, f"Invalid partition given with record: {partition} is not in the range "
-                                      f"[0...{n}).")
-                p = partition
-            elif key_b is None:
-                p = self.partitioner.partition(topic, None, n, available)
-            else:
-                p = self.partitioner.partition(topic, key_b, n)
-            ts = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
-            handle, new_batch = acc.append(TopicPartition(topic, p), ts, key_b, value_b, headers,
-                                           abort_on_new_batch=key_b is None and partition is None)
-            if handle is None:
-                self.partitioner.on_new_batch(topic, n, available, p)
-                p = self.partitioner.partition(topic, None, n, available)
-                handle, new_batch = acc.append(TopicPartition(topic, p), ts, key_b, value_b, headers)
-            assert handle is not None
-            if callback is not None:
-                handle.add_callback(callback)
+            cached = (n, md.available_partitions(topic))
+            if md is self._md_seen:
+                self._topic_cache[topic] = cached
+        n, available = cached
+        acc = self.accumulator
+        if acc.buffered_bytes >= acc.buffer_memory:
+            await asyncio.wait_for(acc.wait_for_space(), self.config.max_block_ms / 1000)
+        if partition is not None:
+            if not 0 <= partition < n:
+                raise ApiError(3, f"Invalid partition given with record: {partition} is not in the range [0...{n}).")
+            p = partition
+        elif key_b is None:
+            p = self.partitioner.partition(topic, None, n, available)
+        else:
+            p = self.partitioner.partition(topic, key_b, n)
+        ts = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
+        handle, new_batch = acc.append(TopicPartition(topic, p), ts, key_b, value_b, headers,
+                                       abort_on_new_batch=key_b is None and partition is None)
+        if handle is None:
+            self.partitioner.on_new_batch(topic, n, available, p)
+            p = self.partitioner.partition(topic, None, n, available)
+            handle, new_batch = acc.append(TopicPartition(topic, p), ts, key_b, value_b, headers)
+        assert handle is not None
+        if callback is not None:
+            handle.add_callback(callback)
         # The sender runs only when this task yields: do so when a full batch waits, and at least
         # every millisecond, so a caller that never awaits anything else cannot starve it.
         now = time.monotonic()
