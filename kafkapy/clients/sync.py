@@ -53,11 +53,24 @@ class SyncProducer:
         self._lt = LoopThread("kafkapy-producer")
         self._producer = Producer(config)
         self._lt.call(self._producer.start())
+        self._last_enqueued: asyncio.Future[None] | None = None     # touched on the loop thread only
 
     def send(self, topic: str, value: bytes | str | None = None, key: bytes | str | None = None,
              **kwargs: Any) -> concurrent.futures.Future[RecordMetadata]:
+        """Records are appended in the order of the calls, as with Java's send() from one thread: each
+        call's task waits until the one before has handed its record to the producer. (Each call is a
+        task of its own; one waiting for a new topic's metadata was overtaken by later ones.)"""
         async def go() -> RecordMetadata:
-            handle = await self._producer.send(topic, value, key, **kwargs)
+            before = self._last_enqueued
+            mine = self._last_enqueued = asyncio.get_running_loop().create_future()
+            try:
+                if before is not None and not before.done():
+                    await asyncio.shield(before)
+                handle = await self._producer.send(topic, value, key, **kwargs)
+            finally:
+                mine.set_result(None)
+                if self._last_enqueued is mine:
+                    self._last_enqueued = None
             return await handle
         return self._lt.submit(go())
 
