@@ -298,15 +298,10 @@ error:
     return NULL;
 }
 
-static PyObject *crc32c_implementation(PyObject *module, PyObject *unused) {
-    return PyUnicode_FromString(kp_crc32c_impl());
-}
-
 static PyMethodDef methods[] = {
     {"append_v2", (PyCFunction)(void (*)(void))append_v2, METH_FASTCALL,
      "append_v2(segment, batch, first_offset, leader_epoch, allowed_codecs, max_size, log_start_offset, "
      "info_type) -> LogAppendInfo | None"},
-    {"crc32c_implementation", crc32c_implementation, METH_NOARGS, "the CRC-32C code this module uses"},
     {NULL, NULL, 0, NULL},
 };
 

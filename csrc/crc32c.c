@@ -55,26 +55,31 @@ SSE_TARGET static inline uint32_t shift_register(uint32_t c, uint64_t k) {
     return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(r));
 }
 
-SSE_TARGET static uint32_t crc_sse42(uint32_t c, const uint8_t *p, size_t n) {
+/* three streams of `block` bytes side by side while 3 * block bytes remain, joined by shifting the first
+ * two over the bytes after them (k2: 2 * block bytes, k1: block bytes) */
+SSE_TARGET static inline uint32_t three_streams(uint32_t c, const uint8_t **pp, size_t *np, size_t block,
+                                                uint64_t k2, uint64_t k1) {
+    const uint8_t *p = *pp;
+    size_t n = *np;
     uint64_t a, b, d;
-    while (n >= 3 * 1024) {
+    while (n >= 3 * block) {
         uint64_t c0 = c, c1 = 0, c2 = 0;
-        for (const uint8_t *e = p + 1024; p < e; p += 8) {
-            memcpy(&a, p, 8); memcpy(&b, p + 1024, 8); memcpy(&d, p + 2048, 8);
+        for (const uint8_t *e = p + block; p < e; p += 8) {
+            memcpy(&a, p, 8); memcpy(&b, p + block, 8); memcpy(&d, p + 2 * block, 8);
             c0 = _mm_crc32_u64(c0, a); c1 = _mm_crc32_u64(c1, b); c2 = _mm_crc32_u64(c2, d);
         }
-        c = shift_register((uint32_t)c0, 0xa51b6135) ^ shift_register((uint32_t)c1, 0x170076fa) ^ (uint32_t)c2;
-        p += 2048; n -= 3 * 1024;
+        c = shift_register((uint32_t)c0, k2) ^ shift_register((uint32_t)c1, k1) ^ (uint32_t)c2;
+        p += 2 * block; n -= 3 * block;
     }
-    while (n >= 3 * 64) {
-        uint64_t c0 = c, c1 = 0, c2 = 0;
-        for (const uint8_t *e = p + 64; p < e; p += 8) {
-            memcpy(&a, p, 8); memcpy(&b, p + 64, 8); memcpy(&d, p + 128, 8);
-            c0 = _mm_crc32_u64(c0, a); c1 = _mm_crc32_u64(c1, b); c2 = _mm_crc32_u64(c2, d);
-        }
-        c = shift_register((uint32_t)c0, 0x0d3b6092) ^ shift_register((uint32_t)c1, 0x9e4addf8) ^ (uint32_t)c2;
-        p += 128; n -= 3 * 64;
-    }
+    *pp = p;
+    *np = n;
+    return c;
+}
+
+SSE_TARGET static uint32_t crc_sse42(uint32_t c, const uint8_t *p, size_t n) {
+    uint64_t a;
+    c = three_streams(c, &p, &n, 1024, 0xa51b6135, 0x170076fa);
+    c = three_streams(c, &p, &n, 64, 0x0d3b6092, 0x9e4addf8);
     uint64_t c64 = c;
     for (; n >= 8; n -= 8, p += 8) { memcpy(&a, p, 8); c64 = _mm_crc32_u64(c64, a); }
     c = (uint32_t)c64;

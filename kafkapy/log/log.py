@@ -240,11 +240,9 @@ class Log:
         self._fast_codec = -1 if c.compression_type == "producer" else COMPRESSION_CODECS[c.compression_type]
         # codec values (attributes & 7) a batch may carry on the fast path, control bit (0x20) clear
         codecs = range(5) if self._fast_codec < 0 else (self._fast_codec,)
-        self._fast_attrs = frozenset(codecs)
-        self._fast_attrs_no_zstd = frozenset(x for x in codecs if x != 4)
-        # the same sets as bit masks, for the C append
-        self._fast_mask = sum(1 << x for x in self._fast_attrs)
-        self._fast_mask_no_zstd = sum(1 << x for x in self._fast_attrs_no_zstd)
+        # bit x set: attribute bits x allowed (the Python fast paths and the C append read the same masks)
+        self._fast_mask = sum(1 << x for x in codecs)
+        self._fast_mask_no_zstd = sum(1 << x for x in codecs if x != 4)
         self._fast_max_size = min(c.max_message_bytes, c.segment_bytes)
 
     def append_as_leader(self, records, leader_epoch: int, require_single_v2_batch: bool = False,
@@ -272,7 +270,7 @@ class Log:
                 base, length, magic, crc, attrs, lod, max_ts, pid, count = _UNPACK_V2_FIELDS(view, 0)
                 # attrs & 0x27: codec and control bit; the allowed values are precomputed per config
                 if (not base and length + 12 == n and magic == 2 and 0 < count == lod + 1
-                        and (attrs & 0x27) in (self._fast_attrs if allow_zstd else self._fast_attrs_no_zstd)
+                        and (self._fast_mask if allow_zstd else self._fast_mask_no_zstd) >> (attrs & 0x27) & 1
                         and pid < 0 and _crc32c(view[21:]) == crc):
                     first = self._store_checked_batch(view, n, length, lod, max_ts, leader_epoch)
                     last = first + lod
@@ -342,7 +340,7 @@ class Log:
         base, length, magic, crc, attrs, lod, max_ts, pid, count = _UNPACK_V2_FIELDS(view, 0)
         # attrs & 0x37: codec, transactional and control bits (only plain codecs are allowed here)
         if (pid < 0 or base or length + 12 != n or magic != 2 or not 0 < count == lod + 1
-                or (attrs & 0x37) not in (self._fast_attrs if allow_zstd else self._fast_attrs_no_zstd)):
+                or not (self._fast_mask if allow_zstd else self._fast_mask_no_zstd) >> (attrs & 0x37) & 1):
             return None
         epoch, bseq = _UNPACK_PRODUCER(view, 51)
         if bseq < 0 or _crc32c(view[21:]) != crc:

@@ -93,13 +93,18 @@ def test_kafka_reads_legacy_format_segments(tmp_path, kafka_cp):
     check_with_kafka(kafka_cp, log)
 
 
-def test_kafka_reads_compacted_segments(tmp_path, kafka_cp):
-    clock = FakeClock()
+def compacting_log(tmp_path, clock: FakeClock) -> tuple[LogManager, Log]:
+    """A compacted topic's log in small segments, with a manager to clean it."""
     cfg = LogConfig(cleanup_policy=("compact",), segment_bytes=1500, index_interval_bytes=200,
                     min_cleanable_dirty_ratio=0.01)
     lm = LogManager([str(tmp_path)], cfg, broker_id=0, clock_ms=clock, sync_checkpoints=False)
     lm.load_logs()
-    log = lm.get_or_create_log(TopicPartition("c", 0))
+    return lm, lm.get_or_create_log(TopicPartition("c", 0))
+
+
+def test_kafka_reads_compacted_segments(tmp_path, kafka_cp):
+    clock = FakeClock()
+    lm, log = compacting_log(tmp_path, clock)
     for i in range(80):
         keys = [b"k%d" % ((i + j) % 7) for j in range(3)]
         log.append_as_leader(batch(3, keys=keys, values=[b"v%d" % i] * 3, ts=clock.now, compression=i % 3), 0)
@@ -122,11 +127,7 @@ def test_kafka_reads_the_empty_batches_the_cleaner_keeps(tmp_path, kafka_cp):
     from kafkapy.tools.dump_log import main as dump_log_main
     from kafkapy.testing.kafka_dist import run_kafka_class
     clock = FakeClock()
-    cfg = LogConfig(cleanup_policy=("compact",), segment_bytes=1500, index_interval_bytes=200,
-                    min_cleanable_dirty_ratio=0.01)
-    lm = LogManager([str(tmp_path)], cfg, broker_id=0, clock_ms=clock, sync_checkpoints=False)
-    lm.load_logs()
-    log = lm.get_or_create_log(TopicPartition("c", 0))
+    lm, log = compacting_log(tmp_path, clock)
     for pid in range(1, 6):
         recs = [SimpleRecord(b"k%d" % j, b"p%d" % pid, timestamp=clock.now + j) for j in range(3)]
         log.append_as_leader(bytearray(build_batch(recs, producer_id=pid, producer_epoch=pid % 2, base_sequence=4,
